@@ -799,3 +799,762 @@ fn unknown_failure() -> PaymentFailure {
         message: "the payment failed".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CouponKind, OwnedCouponStatus};
+    use crate::usecases::test_support::*;
+
+    fn address() -> ShippingAddress {
+        ShippingAddress::new(
+            "홍길동",
+            "010-1234-5678",
+            "06236",
+            "서울 강남구 테헤란로 1",
+            None,
+        )
+        .unwrap()
+    }
+
+    fn key(k: &str) -> PaymentKey {
+        PaymentKey::new(k).unwrap()
+    }
+
+    fn with_order(m: &mut Mocks, order: &Order) {
+        let found = order.clone();
+        m.orders
+            .expect_find_by_key()
+            .returning(move |_| Ok(Some(found.clone())));
+        let found = order.clone();
+        m.orders
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+    }
+
+    fn request(order: &Order, coupon: Option<i64>, points: i64) -> RequestPayment {
+        RequestPayment {
+            order_key: order.key,
+            owned_coupon_id: coupon.map(OwnedCouponId::new),
+            use_point: won(points),
+            shipping_address: address(),
+        }
+    }
+
+    // ---- request ----
+
+    #[tokio::test]
+    async fn request_prices_with_coupon_and_points() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 20_000, 1), (2, 10_000, 1)]);
+        with_order(&mut m, &order);
+        m.coupons.expect_find_owned().returning(|_, _| {
+            Ok(Some(owned_coupon(
+                5,
+                CouponKind::Fixed { amount: won(3_000) },
+                vec![],
+            )))
+        });
+        m.points.expect_balance().returning(|_| Ok(won(5_000)));
+        let order_for_payment = order.clone();
+        m.payments
+            .expect_prepare()
+            .withf(|r| {
+                r.coupon_discount == won(3_000)
+                    && r.line_discounts == vec![won(2_000), won(1_000)]
+                    && r.shipping_fee == won(3_000)
+                    && r.used_point == won(1_000)
+                    && r.amount == won(29_000)
+                    && r.owned_coupon_id == Some(OwnedCouponId::new(5))
+            })
+            .returning(move |_| {
+                Ok(payment_for(
+                    &order_for_payment,
+                    PaymentStatus::Ready,
+                    29_000,
+                ))
+            });
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let payment = payments
+            .request(USER, request(&order, Some(5), 1_000))
+            .await
+            .unwrap();
+        assert_eq!(payment.amount, won(29_000));
+    }
+
+    #[tokio::test]
+    async fn request_refuses_used_foreign_and_inapplicable_coupons() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 20_000, 1)]);
+        with_order(&mut m, &order);
+        m.coupons.expect_find_owned().returning(|_, id| {
+            Ok(match id.value() {
+                1 => None,
+                2 => {
+                    let mut used =
+                        owned_coupon(2, CouponKind::Fixed { amount: won(1_000) }, vec![]);
+                    used.status = OwnedCouponStatus::Used;
+                    Some(used)
+                }
+                _ => Some(owned_coupon(
+                    3,
+                    CouponKind::Fixed { amount: won(1_000) },
+                    vec![77],
+                )),
+            })
+        });
+        m.payments.expect_prepare().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.request(USER, request(&order, Some(1), 0)).await,
+            Err(RequestPaymentError::CouponNotFound)
+        ));
+        assert!(matches!(
+            payments.request(USER, request(&order, Some(2), 0)).await,
+            Err(RequestPaymentError::CouponUnavailable)
+        ));
+        assert!(matches!(
+            payments.request(USER, request(&order, Some(3), 0)).await,
+            Err(RequestPaymentError::CouponNotApplicable(
+                PricingError::NoEligibleItems
+            ))
+        ));
+    }
+
+    #[tokio::test]
+    async fn request_checks_points_against_balance_and_payable() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        m.points.expect_balance().returning(|_| Ok(won(100_000)));
+        m.payments.expect_prepare().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.request(USER, request(&order, None, 200_000)).await,
+            Err(RequestPaymentError::InsufficientPoints { .. })
+        ));
+        assert!(matches!(
+            payments.request(USER, request(&order, None, 13_001)).await,
+            Err(RequestPaymentError::PointsExceedPayable { payable }) if payable == won(13_000)
+        ));
+    }
+
+    #[tokio::test]
+    async fn request_on_another_users_order_is_not_found() {
+        let mut m = Mocks::new();
+        let mut order = created_order(&[(1, 10_000, 1)]);
+        order.user_id = OTHER_USER;
+        with_order(&mut m, &order);
+        m.payments.expect_prepare().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.request(USER, request(&order, None, 0)).await,
+            Err(RequestPaymentError::OrderNotFound)
+        ));
+    }
+
+    // ---- confirm ----
+
+    fn ready_payment_mocks(m: &mut Mocks, order: &Order, amount: i64) {
+        let ready = payment_for(order, PaymentStatus::Ready, amount);
+        m.payments
+            .expect_latest_for_order()
+            .times(1)
+            .returning(move |_| Ok(Some(ready.clone())));
+    }
+
+    #[tokio::test]
+    async fn confirm_reserves_calls_the_gateway_once_and_approves() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(2, 10_000, 1), (1, 5_000, 2)]);
+        with_order(&mut m, &order);
+        ready_payment_mocks(&mut m, &order, 23_000);
+        let confirming = payment_for(&order, PaymentStatus::Confirming, 23_000);
+        m.payments
+            .expect_reserve()
+            .withf(|r| {
+                r.stock
+                    == vec![
+                        (ProductId::new(1), crate::model::Quantity::new(2).unwrap()),
+                        (ProductId::new(2), crate::model::Quantity::new(1).unwrap()),
+                    ]
+                    && r.payment_key.as_str() == "pk_1"
+            })
+            .times(1)
+            .returning(move |_| Ok(confirming.clone()));
+        m.gateway
+            .expect_confirm()
+            .withf(|c| c.amount == won(23_000) && c.idempotency_key == "confirm-500")
+            .times(1)
+            .returning(|_| {
+                GatewayOutcome::Approved(GatewayApproval {
+                    method: "카드".into(),
+                    approved_at: now(),
+                })
+            });
+        m.payments
+            .expect_approve()
+            .withf(|a| {
+                a.earned_point == won(230)
+                    && a.cart_item_ids == vec![crate::model::CartItemId::new(31)]
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let approved = payment_for(&order, PaymentStatus::Approved, 23_000);
+        m.payments
+            .expect_latest_for_order()
+            .returning(move |_| Ok(Some(approved.clone())));
+        m.payments.expect_release().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let outcome = payments
+            .confirm(USER, order.key, key("pk_1"), won(23_000))
+            .await
+            .unwrap();
+        assert!(matches!(outcome, ConfirmOutcome::Paid(_)));
+    }
+
+    #[tokio::test]
+    async fn confirm_with_a_different_amount_changes_nothing() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        ready_payment_mocks(&mut m, &order, 13_000);
+        m.payments.expect_reserve().never();
+        m.gateway.expect_confirm().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let err = payments
+            .confirm(USER, order.key, key("pk_1"), won(12_999))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ConfirmPaymentError::AmountMismatch { expected, actual }
+            if expected == won(13_000) && actual == won(12_999))
+        );
+    }
+
+    #[tokio::test]
+    async fn reservation_conflicts_are_typed_and_skip_the_gateway() {
+        let cases: Vec<(ReserveError, fn(&ConfirmPaymentError) -> bool)> = vec![
+            (
+                ReserveError::OutOfStock {
+                    product_id: ProductId::new(1),
+                },
+                |e| matches!(e, ConfirmPaymentError::OutOfStock { product_id } if *product_id == ProductId::new(1)),
+            ),
+            (ReserveError::CouponUnavailable, |e| {
+                matches!(e, ConfirmPaymentError::CouponUnavailable)
+            }),
+            (ReserveError::InsufficientPoints, |e| {
+                matches!(e, ConfirmPaymentError::InsufficientPoints)
+            }),
+            (ReserveError::OrderExpired, |e| {
+                matches!(e, ConfirmPaymentError::OrderExpired)
+            }),
+            (ReserveError::OrderNotPayable(OrderStatus::Expired), |e| {
+                matches!(
+                    e,
+                    ConfirmPaymentError::OrderNotPayable(OrderStatus::Expired)
+                )
+            }),
+        ];
+        for (error, expected) in cases {
+            let mut m = Mocks::new();
+            let order = created_order(&[(1, 10_000, 1)]);
+            with_order(&mut m, &order);
+            ready_payment_mocks(&mut m, &order, 13_000);
+            let mut error = Some(error);
+            m.payments
+                .expect_reserve()
+                .times(1)
+                .returning(move |_| Err(error.take().unwrap()));
+            m.gateway.expect_confirm().never();
+            let payments = Payments::new(&m.ports(), Policies::default());
+            let err = payments
+                .confirm(USER, order.key, key("pk_1"), won(13_000))
+                .await
+                .unwrap_err();
+            assert!(expected(&err), "{err:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_decline_releases_what_was_reserved() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        ready_payment_mocks(&mut m, &order, 13_000);
+        let mut confirming = payment_for(&order, PaymentStatus::Confirming, 13_000);
+        confirming.owned_coupon_id = Some(OwnedCouponId::new(4));
+        confirming.used_point = won(500);
+        m.payments
+            .expect_reserve()
+            .returning(move |_| Ok(confirming.clone()));
+        m.gateway.expect_confirm().times(1).returning(|_| {
+            GatewayOutcome::Declined(PaymentFailure {
+                code: "REJECT_CARD_PAYMENT".into(),
+                message: "한도초과".into(),
+            })
+        });
+        m.payments
+            .expect_release()
+            .withf(|r| {
+                r.owned_coupon_id == Some(OwnedCouponId::new(4))
+                    && r.used_point == won(500)
+                    && r.stock.len() == 1
+                    && r.failure.code == "REJECT_CARD_PAYMENT"
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        m.payments.expect_approve().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let err = payments
+            .confirm(USER, order.key, key("pk_1"), won(13_000))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConfirmPaymentError::Declined(f) if f.message == "한도초과"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_outcome_leaves_the_payment_confirming() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        ready_payment_mocks(&mut m, &order, 13_000);
+        let confirming = payment_for(&order, PaymentStatus::Confirming, 13_000);
+        m.payments
+            .expect_reserve()
+            .returning(move |_| Ok(confirming.clone()));
+        m.gateway
+            .expect_confirm()
+            .times(1)
+            .returning(|_| GatewayOutcome::Unknown("timeout".into()));
+        m.payments.expect_approve().never();
+        m.payments.expect_release().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let outcome = payments
+            .confirm(USER, order.key, key("pk_1"), won(13_000))
+            .await
+            .unwrap();
+        assert_eq!(outcome, ConfirmOutcome::Pending);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_confirm_answers_from_state_without_calling_the_gateway() {
+        for (status, expect_paid) in [
+            (PaymentStatus::Confirming, false),
+            (PaymentStatus::Approved, true),
+        ] {
+            let mut m = Mocks::new();
+            let mut order = created_order(&[(1, 10_000, 1)]);
+            if expect_paid {
+                order.status = OrderStatus::Paid;
+            }
+            with_order(&mut m, &order);
+            let current = payment_for(&order, status, 13_000);
+            m.payments
+                .expect_latest_for_order()
+                .returning(move |_| Ok(Some(current.clone())));
+            m.payments.expect_reserve().never();
+            m.gateway.expect_confirm().never();
+            let payments = Payments::new(&m.ports(), Policies::default());
+            let outcome = payments
+                .confirm(USER, order.key, key("pk_1"), won(13_000))
+                .await
+                .unwrap();
+            assert_eq!(matches!(outcome, ConfirmOutcome::Paid(_)), expect_paid);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_confirm_that_lost_the_race_answers_with_the_winners_state() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        ready_payment_mocks(&mut m, &order, 13_000);
+        let winner = payment_for(&order, PaymentStatus::Confirming, 13_000);
+        m.payments
+            .expect_reserve()
+            .returning(move |_| Err(ReserveError::PaymentChanged(Box::new(winner.clone()))));
+        m.gateway.expect_confirm().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert_eq!(
+            payments
+                .confirm(USER, order.key, key("pk_1"), won(13_000))
+                .await
+                .unwrap(),
+            ConfirmOutcome::Pending
+        );
+    }
+
+    #[tokio::test]
+    async fn a_points_only_order_is_approved_without_the_gateway() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        ready_payment_mocks(&mut m, &order, 0);
+        let confirming = payment_for(&order, PaymentStatus::Confirming, 0);
+        m.payments
+            .expect_reserve()
+            .returning(move |_| Ok(confirming.clone()));
+        m.gateway.expect_confirm().never();
+        m.payments
+            .expect_approve()
+            .withf(|a| a.method == POINTS_ONLY_METHOD)
+            .times(1)
+            .returning(|_| Ok(()));
+        let approved = payment_for(&order, PaymentStatus::Approved, 0);
+        m.payments
+            .expect_latest_for_order()
+            .returning(move |_| Ok(Some(approved.clone())));
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let outcome = payments
+            .confirm(USER, order.key, key("any"), Money::ZERO)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, ConfirmOutcome::Paid(_)));
+    }
+
+    // ---- failure redirect ----
+
+    #[tokio::test]
+    async fn the_failure_redirect_fails_a_ready_payment() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        ready_payment_mocks(&mut m, &order, 13_000);
+        m.payments
+            .expect_record_failure()
+            .withf(|_, f, _| f.code == "PAY_PROCESS_CANCELED")
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let failed = payment_for(&order, PaymentStatus::Failed, 13_000);
+        m.payments
+            .expect_find()
+            .returning(move |_| Ok(Some(failed.clone())));
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let failure = PaymentFailure {
+            code: "PAY_PROCESS_CANCELED".into(),
+            message: "사용자 취소".into(),
+        };
+        let payment = payments
+            .record_failure(USER, order.key, failure)
+            .await
+            .unwrap();
+        assert_eq!(payment.status, PaymentStatus::Failed);
+    }
+
+    // ---- cancel ----
+
+    #[tokio::test]
+    async fn cancelling_an_unpaid_order_needs_no_gateway() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        m.orders
+            .expect_cancel_unpaid()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        m.payments.expect_latest_for_order().returning(|_| Ok(None));
+        m.gateway.expect_cancel().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.cancel(USER, order.key, "changed my mind").await,
+            Ok(CancelOutcomeView::Canceled(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn cancelling_while_a_payment_is_confirming_is_refused() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        with_order(&mut m, &order);
+        m.orders
+            .expect_cancel_unpaid()
+            .returning(|_, _| Err(CancelUnpaidError::PaymentInProgress));
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.cancel(USER, order.key, "x").await,
+            Err(CancelOrderError::PaymentInProgress)
+        ));
+    }
+
+    fn paid_order() -> Order {
+        let mut order = created_order(&[(1, 10_000, 1)]);
+        order.status = OrderStatus::Paid;
+        order.amounts.earned_point = won(130);
+        order
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_paid_order_refunds_and_restores_everything() {
+        let mut m = Mocks::new();
+        let order = paid_order();
+        with_order(&mut m, &order);
+        let mut approved = payment_for(&order, PaymentStatus::Approved, 13_000);
+        approved.owned_coupon_id = Some(OwnedCouponId::new(4));
+        approved.used_point = won(1_000);
+        let mut canceling = approved.clone();
+        canceling.status = PaymentStatus::Canceling;
+        canceling.cancel_amount = Some(won(12_950));
+        canceling.revoked_point = won(80);
+        m.payments
+            .expect_latest_for_order()
+            .times(1)
+            .returning(move |_| Ok(Some(approved.clone())));
+        m.payments
+            .expect_begin_cancel()
+            .withf(|s| s.earned_point == won(130))
+            .times(1)
+            .returning(move |_| Ok(canceling.clone()));
+        m.gateway
+            .expect_cancel()
+            .withf(|c| c.amount == won(12_950) && c.idempotency_key == "cancel-500")
+            .times(1)
+            .returning(|_| CancelOutcome::Canceled);
+        m.payments
+            .expect_complete_cancel()
+            .withf(|c| {
+                c.owned_coupon_id == Some(OwnedCouponId::new(4))
+                    && c.used_point == won(1_000)
+                    && c.stock.len() == 1
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let done = payment_for(&order, PaymentStatus::Canceled, 13_000);
+        m.payments
+            .expect_latest_for_order()
+            .returning(move |_| Ok(Some(done.clone())));
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.cancel(USER, order.key, "x").await,
+            Ok(CancelOutcomeView::Canceled(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_refused_refund_puts_the_payment_back_and_credits_the_points() {
+        let mut m = Mocks::new();
+        let order = paid_order();
+        with_order(&mut m, &order);
+        let approved = payment_for(&order, PaymentStatus::Approved, 13_000);
+        let mut canceling = approved.clone();
+        canceling.status = PaymentStatus::Canceling;
+        canceling.revoked_point = won(130);
+        m.payments
+            .expect_latest_for_order()
+            .times(1)
+            .returning(move |_| Ok(Some(approved.clone())));
+        m.payments
+            .expect_begin_cancel()
+            .returning(move |_| Ok(canceling.clone()));
+        m.gateway.expect_cancel().returning(|_| {
+            CancelOutcome::Rejected(PaymentFailure {
+                code: "NOT_CANCELABLE_PAYMENT".into(),
+                message: "no".into(),
+            })
+        });
+        m.payments
+            .expect_reject_cancel()
+            .withf(|r| r.revoked_point == won(130))
+            .times(1)
+            .returning(|_| Ok(()));
+        m.payments.expect_complete_cancel().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.cancel(USER, order.key, "x").await,
+            Err(CancelOrderError::Rejected(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_refund_outcome_is_pending() {
+        let mut m = Mocks::new();
+        let order = paid_order();
+        with_order(&mut m, &order);
+        let approved = payment_for(&order, PaymentStatus::Approved, 13_000);
+        let mut canceling = approved.clone();
+        canceling.status = PaymentStatus::Canceling;
+        m.payments
+            .expect_latest_for_order()
+            .returning(move |_| Ok(Some(approved.clone())));
+        m.payments
+            .expect_begin_cancel()
+            .returning(move |_| Ok(canceling.clone()));
+        m.gateway
+            .expect_cancel()
+            .returning(|_| CancelOutcome::Unknown("503".into()));
+        m.payments.expect_complete_cancel().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert_eq!(
+            payments.cancel(USER, order.key, "x").await.unwrap(),
+            CancelOutcomeView::Pending
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_and_canceled_orders_cannot_be_canceled() {
+        for status in [OrderStatus::Expired, OrderStatus::Canceled] {
+            let mut m = Mocks::new();
+            let mut order = created_order(&[(1, 10_000, 1)]);
+            order.status = status;
+            with_order(&mut m, &order);
+            let payments = Payments::new(&m.ports(), Policies::default());
+            assert!(
+                matches!(payments.cancel(USER, order.key, "x").await, Err(CancelOrderError::NotCancelable(s)) if s == status)
+            );
+        }
+    }
+
+    // ---- reconciler ----
+
+    #[tokio::test]
+    async fn the_reconciler_settles_each_pending_payment_by_asking_the_gateway() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        let paid = paid_order();
+        let found = order.clone();
+        let found_paid = paid.clone();
+        m.orders.expect_find_by_id().returning(move |id| {
+            Ok(Some(if id.value() == 100 {
+                found.clone()
+            } else {
+                found_paid.clone()
+            }))
+        });
+        let mut approved_at_pg = payment_for(&order, PaymentStatus::Confirming, 13_000);
+        approved_at_pg.id = crate::model::PaymentId::new(1);
+        let mut declined_at_pg = approved_at_pg.clone();
+        declined_at_pg.id = crate::model::PaymentId::new(2);
+        let mut never_sent = approved_at_pg.clone();
+        never_sent.id = crate::model::PaymentId::new(3);
+        let mut refund = payment_for(&paid, PaymentStatus::Canceling, 13_000);
+        refund.id = crate::model::PaymentId::new(4);
+        refund.order_id = crate::model::OrderId::new(101);
+        let claimed = vec![approved_at_pg, declined_at_pg, never_sent, refund];
+        m.payments
+            .expect_claim_pending()
+            .returning(move |_, _, _| Ok(claimed.clone()));
+        let mut lookups = vec![
+            LookupOutcome::Approved(GatewayApproval {
+                method: "카드".into(),
+                approved_at: now(),
+            }),
+            LookupOutcome::Declined(PaymentFailure {
+                code: "REJECT_CARD_PAYMENT".into(),
+                message: "no".into(),
+            }),
+            LookupOutcome::NotConfirmed,
+            LookupOutcome::Canceled,
+        ];
+        m.gateway
+            .expect_lookup()
+            .times(4)
+            .returning(move |_| lookups.remove(0));
+        // The confirm that never reached the gateway is sent again with the same idempotency key.
+        m.gateway
+            .expect_confirm()
+            .withf(|c| c.idempotency_key == "confirm-3")
+            .times(1)
+            .returning(|_| {
+                GatewayOutcome::Approved(GatewayApproval {
+                    method: "카드".into(),
+                    approved_at: now(),
+                })
+            });
+        m.payments.expect_approve().times(2).returning(|_| Ok(()));
+        m.payments.expect_release().times(1).returning(|_| Ok(()));
+        m.payments
+            .expect_complete_cancel()
+            .times(1)
+            .returning(|_| Ok(()));
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let report = payments
+            .reconcile_pending(Duration::seconds(30), 50)
+            .await
+            .unwrap();
+        assert_eq!(
+            report,
+            ReconcileReport {
+                approved: 2,
+                declined: 1,
+                canceled: 1,
+                cancel_rejected: 0,
+                still_pending: 0,
+                errors: 0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn the_reconciler_retries_a_refund_the_gateway_never_got() {
+        let mut m = Mocks::new();
+        let paid = paid_order();
+        let found = paid.clone();
+        m.orders
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+        let mut refund = payment_for(&paid, PaymentStatus::Canceling, 13_000);
+        refund.cancel_amount = Some(won(13_000));
+        m.payments
+            .expect_claim_pending()
+            .returning(move |_, _, _| Ok(vec![refund.clone()]));
+        m.gateway.expect_lookup().returning(|_| {
+            LookupOutcome::Approved(GatewayApproval {
+                method: "카드".into(),
+                approved_at: now(),
+            })
+        });
+        m.gateway
+            .expect_cancel()
+            .withf(|c| c.idempotency_key == "cancel-500")
+            .times(1)
+            .returning(|_| CancelOutcome::Canceled);
+        m.payments
+            .expect_complete_cancel()
+            .times(1)
+            .returning(|_| Ok(()));
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let report = payments
+            .reconcile_pending(Duration::seconds(30), 50)
+            .await
+            .unwrap();
+        assert_eq!(report.canceled, 1);
+    }
+
+    #[tokio::test]
+    async fn the_reconciler_leaves_unknowns_pending_and_ignores_lost_races() {
+        let mut m = Mocks::new();
+        let order = created_order(&[(1, 10_000, 1)]);
+        let found = order.clone();
+        m.orders
+            .expect_find_by_id()
+            .returning(move |_| Ok(Some(found.clone())));
+        let first = payment_for(&order, PaymentStatus::Confirming, 13_000);
+        let mut second = first.clone();
+        second.id = crate::model::PaymentId::new(501);
+        m.payments
+            .expect_claim_pending()
+            .returning(move |_, _, _| Ok(vec![first.clone(), second.clone()]));
+        let mut lookups = vec![
+            LookupOutcome::Unknown("503".into()),
+            LookupOutcome::Approved(GatewayApproval {
+                method: "카드".into(),
+                approved_at: now(),
+            }),
+        ];
+        m.gateway
+            .expect_lookup()
+            .returning(move |_| lookups.remove(0));
+        m.payments
+            .expect_approve()
+            .returning(|_| Err(SettleError::Lost(PaymentStatus::Approved)));
+        let payments = Payments::new(&m.ports(), Policies::default());
+        let report = payments
+            .reconcile_pending(Duration::seconds(30), 50)
+            .await
+            .unwrap();
+        assert_eq!(report.still_pending, 1);
+        assert_eq!(report.approved, 0);
+        assert_eq!(report.errors, 0);
+    }
+}
