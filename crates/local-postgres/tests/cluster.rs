@@ -102,8 +102,12 @@ async fn a_stale_postmaster_pid_does_not_block_the_start() {
     let mut pg = LocalPostgres::persistent(&data_dir, test_options()).unwrap();
     pg.start().unwrap();
     let stale = std::fs::read_to_string(data_dir.join("postmaster.pid")).unwrap();
+    let old_pid = postmaster_pid(&data_dir);
     pg.stop().unwrap();
     drop(pg);
+    // pg_ctl returns once the pid file is gone, which can be a moment
+    // before the process is.
+    assert!(common::eventually(std::time::Duration::from_secs(10), || !process_alive(old_pid)));
 
     // The file a killed server leaves behind, naming a pid that is gone ..
     std::fs::write(data_dir.join("postmaster.pid"), &stale).unwrap();

@@ -1034,7 +1034,8 @@ mod tests {
 
     #[tokio::test]
     async fn reservation_conflicts_are_typed_and_skip_the_gateway() {
-        let cases: Vec<(ReserveError, fn(&ConfirmPaymentError) -> bool)> = vec![
+        type Expectation = fn(&ConfirmPaymentError) -> bool;
+        let cases: Vec<(ReserveError, Expectation)> = vec![
             (
                 ReserveError::OutOfStock {
                     product_id: ProductId::new(1),
