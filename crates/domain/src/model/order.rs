@@ -107,7 +107,7 @@ pub struct Order {
     pub id: OrderId,
     pub key: OrderKey,
     pub user_id: UserId,
-    /// "<first product> 외 N건" when there are N further lines.
+    /// `"<first product> 외 N건"` when there are N further lines.
     pub name: String,
     pub status: OrderStatus,
     pub items: Vec<OrderItem>,
