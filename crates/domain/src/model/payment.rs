@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Money, OrderId, OwnedCouponId, PaymentId, PaymentKey};
+use super::{Money, OrderId, OrderKey, OwnedCouponId, PaymentId, PaymentKey};
 
 /// Where a payment is in its life.
 ///
@@ -137,14 +137,15 @@ pub struct Payment {
 
 impl Payment {
     /// The key we send to the gateway with a confirm: derived from our payment id, so a retry
-    /// of the same payment can never charge twice.
-    pub fn confirm_idempotency_key(&self) -> String {
-        format!("confirm-{}", self.id)
+    /// of the same payment can never charge twice, and from the order key, so two databases
+    /// sharing one gateway account (a reset dev database, staging) never collide.
+    pub fn confirm_idempotency_key(&self, order_key: OrderKey) -> String {
+        format!("confirm-{order_key}-{}", self.id)
     }
 
-    /// The key we send with a cancel.
-    pub fn cancel_idempotency_key(&self) -> String {
-        format!("cancel-{}", self.id)
+    /// The key we send with a cancel (see [`Payment::confirm_idempotency_key`]).
+    pub fn cancel_idempotency_key(&self, order_key: OrderKey) -> String {
+        format!("cancel-{order_key}-{}", self.id)
     }
 }
 

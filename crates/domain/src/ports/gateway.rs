@@ -17,6 +17,8 @@ pub struct GatewayConfirm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayCancel {
     pub payment_key: PaymentKey,
+    /// For logs and the simulator; Toss finds the payment by its key.
+    pub order_key: OrderKey,
     pub amount: Money,
     pub reason: String,
     pub idempotency_key: String,

@@ -406,7 +406,7 @@ impl Payments {
                 payment_key,
                 order_key: order.key,
                 amount: payment.amount,
-                idempotency_key: payment.confirm_idempotency_key(),
+                idempotency_key: payment.confirm_idempotency_key(order.key),
             })
             .await
     }
@@ -581,7 +581,9 @@ impl Payments {
             PaymentStatus::Canceling => return Ok(CancelOutcomeView::Pending),
             _ => return Err(CancelOrderError::NotCancelable(order.status)),
         };
-        let outcome = self.ask_gateway_to_cancel(&payment, reason).await;
+        let outcome = self
+            .ask_gateway_to_cancel(order.key, &payment, reason)
+            .await;
         match self.settle_cancel(&order, &payment, outcome).await? {
             Settled::Approved | Settled::Lost => self.canceled_detail(order).await,
             Settled::Declined(failure) => Err(CancelOrderError::Rejected(failure)),
@@ -604,7 +606,12 @@ impl Payments {
         })))
     }
 
-    async fn ask_gateway_to_cancel(&self, payment: &Payment, reason: &str) -> CancelOutcome {
+    async fn ask_gateway_to_cancel(
+        &self,
+        order_key: OrderKey,
+        payment: &Payment,
+        reason: &str,
+    ) -> CancelOutcome {
         let amount = payment.cancel_amount.unwrap_or(payment.amount);
         if amount.is_zero() {
             return CancelOutcome::Canceled;
@@ -615,9 +622,10 @@ impl Payments {
         self.gateway
             .cancel(GatewayCancel {
                 payment_key,
+                order_key,
                 amount,
                 reason: reason.to_owned(),
-                idempotency_key: payment.cancel_idempotency_key(),
+                idempotency_key: payment.cancel_idempotency_key(order_key),
             })
             .await
     }
@@ -755,7 +763,8 @@ impl Payments {
                     LookupOutcome::Canceled => CancelOutcome::Canceled,
                     // The refund never reached the gateway: ask again with the same idempotency key.
                     LookupOutcome::Approved(_) | LookupOutcome::NotConfirmed => {
-                        self.ask_gateway_to_cancel(payment, "order canceled").await
+                        self.ask_gateway_to_cancel(order.key, payment, "order canceled")
+                            .await
                     }
                     LookupOutcome::Declined(failure) => {
                         return Err(anyhow::anyhow!(
@@ -982,9 +991,12 @@ mod tests {
             })
             .times(1)
             .returning(move |_| Ok(confirming.clone()));
+        let order_key = order.key;
         m.gateway
             .expect_confirm()
-            .withf(|c| c.amount == won(23_000) && c.idempotency_key == "confirm-500")
+            .withf(move |c| {
+                c.amount == won(23_000) && c.idempotency_key == format!("confirm-{order_key}-500")
+            })
             .times(1)
             .returning(|_| {
                 GatewayOutcome::Approved(GatewayApproval {
@@ -1307,9 +1319,12 @@ mod tests {
             .withf(|s| s.earned_point == won(130))
             .times(1)
             .returning(move |_| Ok(canceling.clone()));
+        let order_key = order.key;
         m.gateway
             .expect_cancel()
-            .withf(|c| c.amount == won(12_950) && c.idempotency_key == "cancel-500")
+            .withf(move |c| {
+                c.amount == won(12_950) && c.idempotency_key == format!("cancel-{order_key}-500")
+            })
             .times(1)
             .returning(|_| CancelOutcome::Canceled);
         m.payments
@@ -1454,7 +1469,7 @@ mod tests {
         // The confirm that never reached the gateway is sent again with the same idempotency key.
         m.gateway
             .expect_confirm()
-            .withf(|c| c.idempotency_key == "confirm-3")
+            .withf(|c| c.idempotency_key.ends_with("-3"))
             .times(1)
             .returning(|_| {
                 GatewayOutcome::Approved(GatewayApproval {
@@ -1505,9 +1520,10 @@ mod tests {
                 approved_at: now(),
             })
         });
+        let order_key = paid.key;
         m.gateway
             .expect_cancel()
-            .withf(|c| c.idempotency_key == "cancel-500")
+            .withf(move |c| c.idempotency_key == format!("cancel-{order_key}-500"))
             .times(1)
             .returning(|_| CancelOutcome::Canceled);
         m.payments
