@@ -26,7 +26,7 @@ pub use order::{
     InvalidOrderTransition, NewOrder, NewOrderItem, Order, OrderAmounts, OrderEvent, OrderItem,
     OrderStatus, OrderSummary, order_display_name,
 };
-pub use page::{Page, PageLimit};
+pub use page::{Page, PageLimit, PageLimitError};
 pub use payment::{InvalidPaymentTransition, Payment, PaymentEvent, PaymentFailure, PaymentStatus};
 pub use point::{EarningPolicy, PointEntry, PointEntryKind, validate_reason};
 pub use pricing::{PricedLine, Pricing, PricingError};

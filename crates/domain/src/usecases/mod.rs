@@ -31,7 +31,7 @@ pub use admin::{
 pub use carts::{CartError, Carts};
 pub use catalog::{Catalog, CatalogError};
 pub use coupons::{CouponError as CouponUseCaseError, Coupons};
-pub use maintenance::{Maintenance, ReconcileReport};
+pub use maintenance::{IDEMPOTENCY_TTL, Maintenance, ReconcileReport};
 pub use ordering::{
     Checkout, CheckoutError, OrderDetail, OrderQueryError, Ordering, PlaceCartOrderError,
     PlaceOrderError, UsableCoupon,
