@@ -39,8 +39,8 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 /// Set on replayed responses.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// How long a key's answer is kept (SPEC: 24 h).
-pub const KEPT_FOR: Duration = Duration::hours(24);
+/// How long a key's answer is kept: the domain's rule, which the purge job also follows.
+pub use domain::usecases::IDEMPOTENCY_TTL as KEPT_FOR;
 /// How long an unfinished claim blocks its key before another attempt may take it over. Longer
 /// than any request should take (the gateway call has its own, shorter timeout).
 pub const ABANDONED_AFTER: Duration = Duration::minutes(2);
