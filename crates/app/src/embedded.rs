@@ -1,0 +1,86 @@
+//! The embedded default: with no `DATABASE_URL`, a private PostgreSQL in the data directory,
+//! and a JWT secret generated once and kept beside it.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::Context;
+use local_postgres::{LocalPostgres, Options};
+
+use crate::config::Secret;
+
+/// The running private server; stop it with [`EmbeddedPostgres::stop`] (also done on drop).
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    server: LocalPostgres,
+}
+
+impl EmbeddedPostgres {
+    /// Starts (and on first run initialises) the server in `<data_dir>/postgres`. Blocking: call
+    /// from `spawn_blocking`.
+    pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating DATA_DIR {}", data_dir.display()))?;
+        let mut server = LocalPostgres::persistent(data_dir.join("postgres"), Options::default())?;
+        server.start().context("starting the embedded PostgreSQL")?;
+        Ok(Self { server })
+    }
+
+    /// The URL of the `postgres` database over the private unix socket.
+    pub fn url(&self) -> String {
+        self.server.connection_url()
+    }
+
+    /// Stops the server (blocking), flushing everything to disk.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        self.server
+            .stop()
+            .context("stopping the embedded PostgreSQL")
+    }
+}
+
+/// The JWT secret of the embedded mode: read from `<data_dir>/jwt-secret`, or generated (64
+/// random hex characters) and written there with mode 0600 on first start.
+pub fn jwt_secret(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join("jwt-secret");
+    if let Ok(existing) = fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(Secret::new(existing));
+        }
+    }
+    fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating DATA_DIR {}", data_dir.display()))?;
+    let bytes: [u8; 32] = rand::random();
+    let secret: String = bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .concat();
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    Ok(Secret::new(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_is_generated_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("commerce-secret-{}", rand::random::<u64>()));
+        let first = jwt_secret(&dir).unwrap();
+        let second = jwt_secret(&dir).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(first.expose().len(), 64);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
