@@ -101,6 +101,7 @@ pub struct Application {
     database: Database,
     embedded: Option<EmbeddedPostgres>,
     services: Services,
+    ports: Ports,
     jwt: JwtKeys,
     demo_tokens: Option<DemoTokens>,
 }
@@ -241,6 +242,7 @@ impl Application {
             jobs,
             database,
             services,
+            ports,
             jwt,
             demo_tokens,
         })
@@ -263,6 +265,11 @@ impl Application {
     /// The use cases, for tests that drive the jobs or set up data directly.
     pub fn services(&self) -> &Services {
         &self.services
+    }
+
+    /// The adapters behind the use cases, for tests that set up or inspect state directly.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
     }
 
     pub fn database(&self) -> &Database {
@@ -300,6 +307,7 @@ struct Parts {
     jobs: Option<Jobs>,
     database: Database,
     services: Services,
+    ports: Ports,
     jwt: JwtKeys,
     demo_tokens: Option<DemoTokens>,
 }
@@ -313,6 +321,7 @@ impl Parts {
             database: self.database,
             embedded,
             services: self.services,
+            ports: self.ports,
             jwt: self.jwt,
             demo_tokens: self.demo_tokens,
         }

@@ -1,0 +1,3 @@
+DROP TABLE owned_coupons;
+DROP TABLE coupon_products;
+DROP TABLE coupons;
