@@ -250,10 +250,18 @@ impl CouponRepository for PgStore {
         Ok(with_targets(&mut conn, rows).await?.pop())
     }
 
-    async fn list_downloadable(&self, now: OffsetDateTime) -> anyhow::Result<Vec<Coupon>> {
+    async fn list_downloadable(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Vec<Coupon>> {
         let mut conn = self.db.conn().await?;
+        let owned_by_user = owned_coupons::table
+            .filter(owned_coupons::user_id.eq(user.value()))
+            .select(owned_coupons::coupon_id);
         let rows: Vec<CouponRow> = coupons::table
             .filter(coupons::valid_until.ge(now))
+            .filter(diesel::dsl::not(coupons::id.eq_any(owned_by_user)))
             .filter(
                 coupons::issue_limit
                     .is_null()

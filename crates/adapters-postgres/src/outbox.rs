@@ -71,11 +71,11 @@ pub(crate) async fn write_events<E>(
 #[async_trait]
 impl OutboxRepository for PgStore {
     /// Claims by pushing `claimed_until` forward under `FOR UPDATE SKIP LOCKED` (in a
-    /// MATERIALIZED CTE, as in the expiry job, so the limit holds). Whether an older
-    /// claim has lapsed is judged by the database's clock, the only "now" this call has.
+    /// MATERIALIZED CTE, as in the expiry job, so the limit holds).
     async fn claim_unpublished(
         &self,
         limit: u32,
+        now: OffsetDateTime,
         claimed_until: OffsetDateTime,
     ) -> anyhow::Result<Vec<OutboxMessage>> {
         let mut conn = self.db.conn().await?;
@@ -83,13 +83,14 @@ impl OutboxRepository for PgStore {
             "WITH picked AS MATERIALIZED ( \
                  SELECT id FROM outbox \
                  WHERE published_at IS NULL \
-                   AND (claimed_until IS NULL OR claimed_until <= now()) \
+                   AND (claimed_until IS NULL OR claimed_until <= $3) \
                  ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE outbox o SET claimed_until = $1 FROM picked WHERE o.id = picked.id \
              RETURNING o.id, o.payload, o.created_at",
         )
         .bind::<Timestamptz, _>(claimed_until)
         .bind::<BigInt, _>(i64::from(limit))
+        .bind::<Timestamptz, _>(now)
         .load(&mut conn)
         .await
         .map_err(db_error)?;

@@ -18,10 +18,22 @@ async fn the_whole_purchase_story() {
     app.grant_points(7, 3_000).await;
 
     // Buyer: adds both to the cart.
-    let (status, line) = app.post("/v1/cart/items", &buyer, json!({"productId": shirt, "quantity": 1})).await;
+    let (status, line) = app
+        .post(
+            "/v1/cart/items",
+            &buyer,
+            json!({"productId": shirt, "quantity": 1}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{line}");
     let shirt_line = line["id"].as_i64().unwrap();
-    let (status, line) = app.post("/v1/cart/items", &buyer, json!({"productId": pants, "quantity": 1})).await;
+    let (status, line) = app
+        .post(
+            "/v1/cart/items",
+            &buyer,
+            json!({"productId": pants, "quantity": 1}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{line}");
     let pants_line = line["id"].as_i64().unwrap();
     let (status, cart) = app.get("/v1/cart", &buyer).await;
@@ -30,12 +42,20 @@ async fn the_whole_purchase_story() {
 
     // Orders one product directly, then the two cart items.
     let single = app.order(7, shirt, 2).await;
-    let (status, body) = app.post("/v1/cart-orders", &buyer, json!({"cartItemIds": [shirt_line, pants_line]})).await;
+    let (status, body) = app
+        .post(
+            "/v1/cart-orders",
+            &buyer,
+            json!({"cartItemIds": [shirt_line, pants_line]}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let order_key = body["orderKey"].as_str().unwrap().to_owned();
 
     // Checkout shows the coupon with its discount, the balance and the shipping fee.
-    let (status, checkout) = app.get(&format!("/v1/orders/{order_key}/checkout"), &buyer).await;
+    let (status, checkout) = app
+        .get(&format!("/v1/orders/{order_key}/checkout"), &buyer)
+        .await;
     assert_eq!(status, StatusCode::OK, "{checkout}");
     assert_eq!(checkout["itemsTotal"], 60_000);
     assert_eq!(checkout["shippingFee"], 0);
@@ -45,7 +65,9 @@ async fn the_whole_purchase_story() {
     assert_eq!(checkout["name"], "셔츠 외 1건");
 
     // Requests payment with the coupon, 2,000 points and an address: 60,000 − 5,000 − 2,000.
-    let amount = app.request_payment(7, &order_key, Some(owned_coupon), 2_000).await;
+    let amount = app
+        .request_payment(7, &order_key, Some(owned_coupon), 2_000)
+        .await;
     assert_eq!(amount, 53_000);
 
     // Confirms through the simulated gateway.
@@ -69,22 +91,36 @@ async fn the_whole_purchase_story() {
     // The paid order is in the list (the unpaid single order is not), and in detail.
     let (status, list) = app.get("/v1/orders", &buyer).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    let keys: Vec<&str> = list["items"].as_array().unwrap().iter().map(|o| o["orderKey"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["orderKey"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, vec![order_key.as_str()]);
     let (_, all) = app.get("/v1/orders?status=ALL", &buyer).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
     let detail = app.order_detail(7, &order_key).await;
     assert_eq!(detail["items"].as_array().unwrap().len(), 2);
-    let shares: i64 = detail["items"].as_array().unwrap().iter().map(|i| i["discount"].as_i64().unwrap()).sum();
+    let shares: i64 = detail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["discount"].as_i64().unwrap())
+        .sum();
     assert_eq!(shares, 5_000);
 
     // Another buyer cannot see it.
-    let (status, problem) = app.get(&format!("/v1/orders/{order_key}"), &app.buyer(8)).await;
+    let (status, problem) = app
+        .get(&format!("/v1/orders/{order_key}"), &app.buyer(8))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
     assert_eq!(problem["code"], "ORDER_NOT_FOUND");
 
     // Cancel refunds everything: stock, coupon, points (the 530 earned are taken back).
-    let (status, canceled) = app.post(&format!("/v1/orders/{order_key}/cancel"), &buyer, json!({})).await;
+    let (status, canceled) = app
+        .post(&format!("/v1/orders/{order_key}/cancel"), &buyer, json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{canceled}");
     assert_eq!(canceled["status"], "CANCELED");
     assert_eq!(app.stock(shirt).await, 10);
@@ -94,7 +130,9 @@ async fn the_whole_purchase_story() {
     assert_eq!(app.gateway.refunds_for(&order_key.parse().unwrap()), 1);
 
     // The unpaid order can simply be canceled.
-    let (status, canceled) = app.post(&format!("/v1/orders/{single}/cancel"), &buyer, json!({})).await;
+    let (status, canceled) = app
+        .post(&format!("/v1/orders/{single}/cancel"), &buyer, json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{canceled}");
     assert_eq!(canceled["status"], "CANCELED");
 

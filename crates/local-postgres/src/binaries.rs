@@ -75,11 +75,14 @@ fn versioned_dirs(root: &Path) -> Vec<PathBuf> {
 
 /// "9.6" -> [9, 6], "16" -> [16]: numeric so that 16 sorts above 9.6.
 fn version_key(name: &str) -> Vec<u32> {
-    name.split('.').map(|part| part.parse().unwrap_or(0)).collect()
+    name.split('.')
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
 }
 
 fn is_executable(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(test)]

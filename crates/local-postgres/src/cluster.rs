@@ -231,10 +231,15 @@ impl LocalPostgres {
 
     fn initdb(&self) -> Result<(), Error> {
         let mut initdb = self.run_as.command(self.binaries.initdb());
-        initdb
-            .arg("-D")
-            .arg(&self.data_dir)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"]);
+        initdb.arg("-D").arg(&self.data_dir).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
         if !self.options.fsync {
             initdb.arg("--no-sync");
         }
@@ -253,7 +258,9 @@ impl LocalPostgres {
             return Ok(());
         };
         let mut lines = contents.lines();
-        let pid = lines.next().and_then(|line| line.trim().parse::<u32>().ok());
+        let pid = lines
+            .next()
+            .and_then(|line| line.trim().parse::<u32>().ok());
         // Line 5 of postmaster.pid is the socket directory.
         let old_socket_dir = lines.nth(3).map(PathBuf::from);
         if pid.is_some_and(is_live_postgres) {
@@ -414,7 +421,10 @@ mod tests {
         let url = pg.database_url("shop");
         assert_eq!(
             url,
-            format!("postgres://postgres@/shop?host={}&port=5432", pg.socket_dir().display())
+            format!(
+                "postgres://postgres@/shop?host={}&port=5432",
+                pg.socket_dir().display()
+            )
         );
         assert!(url.len() < 100);
     }

@@ -72,7 +72,11 @@ impl TestDatabases {
         Fut: Future<Output = anyhow::Result<()>>,
     {
         let shared = SHARED
-            .get_or_init(|| async { Self::set_up(migrate).await.map_err(|err| format!("{err:#}")) })
+            .get_or_init(|| async {
+                Self::set_up(migrate)
+                    .await
+                    .map_err(|err| format!("{err:#}"))
+            })
             .await;
         shared
             .as_ref()
@@ -136,7 +140,9 @@ impl TestDatabases {
             // Another process may be sweeping the same database right now.
             match admin.batch_execute(&drop_statement(&name)).await {
                 Ok(()) => dropped.push(name),
-                Err(err) => eprintln!("local-postgres: could not drop leftover database {name}: {err}"),
+                Err(err) => {
+                    eprintln!("local-postgres: could not drop leftover database {name}: {err}");
+                }
             }
         }
         Ok(dropped)
@@ -163,10 +169,15 @@ impl TestDatabases {
         };
         match harness.sweep().await {
             Ok(dropped) if !dropped.is_empty() => {
-                eprintln!("local-postgres: dropped {} leftover test databases", dropped.len());
+                eprintln!(
+                    "local-postgres: dropped {} leftover test databases",
+                    dropped.len()
+                );
             }
             Ok(_) => {}
-            Err(err) => eprintln!("local-postgres: sweeping leftover test databases failed: {err:#}"),
+            Err(err) => {
+                eprintln!("local-postgres: sweeping leftover test databases failed: {err:#}");
+            }
         }
         harness.create_template(migrate).await?;
         Ok(harness)
@@ -190,7 +201,9 @@ impl TestDatabases {
         // CREATE DATABASE .. TEMPLATE fails while anyone is connected to the
         // template: forbid new connections, end any the migration left open.
         admin
-            .batch_execute(&format!("ALTER DATABASE {template} WITH ALLOW_CONNECTIONS false"))
+            .batch_execute(&format!(
+                "ALTER DATABASE {template} WITH ALLOW_CONNECTIONS false"
+            ))
             .await
             .context("closing the template database to connections")?;
         diesel::sql_query(
@@ -272,7 +285,10 @@ pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     let query = rest[host_end..]
         .find('?')
         .map_or("", |start| &rest[host_end + start..]);
-    Ok(format!("{}/{database}{query}", &url[..scheme_len + host_end]))
+    Ok(format!(
+        "{}/{database}{query}",
+        &url[..scheme_len + host_end]
+    ))
 }
 
 #[derive(QueryableByName)]
@@ -298,7 +314,11 @@ async fn connect(url: &str) -> anyhow::Result<AsyncPgConnection> {
 
 /// `lpgtest_<pid>_<kind><random>`
 fn new_name(kind: &str) -> String {
-    format!("{PREFIX}{}_{kind}{:016x}", std::process::id(), rand::random::<u64>())
+    format!(
+        "{PREFIX}{}_{kind}{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    )
 }
 
 /// The pid encoded in a harness database name; `None` for other databases.
@@ -325,10 +345,19 @@ mod tests {
                 "postgres://postgres@/postgres?host=/tmp/lpg-1&port=5432",
                 "postgres://postgres@/db1?host=/tmp/lpg-1&port=5432",
             ),
-            ("postgres://u:p@localhost:5432/app", "postgres://u:p@localhost:5432/db1"),
+            (
+                "postgres://u:p@localhost:5432/app",
+                "postgres://u:p@localhost:5432/db1",
+            ),
             ("postgresql://localhost", "postgresql://localhost/db1"),
-            ("postgres://u:a/b@h/app?sslmode=disable", "postgres://u:a/b@h/db1?sslmode=disable"),
-            ("postgres://h?application_name=x", "postgres://h/db1?application_name=x"),
+            (
+                "postgres://u:a/b@h/app?sslmode=disable",
+                "postgres://u:a/b@h/db1?sslmode=disable",
+            ),
+            (
+                "postgres://h?application_name=x",
+                "postgres://h/db1?application_name=x",
+            ),
         ];
         for (url, expected) in cases {
             assert_eq!(with_database(url, "db1").unwrap(), expected, "{url}");

@@ -45,9 +45,16 @@ impl RunAs {
             return Ok(());
         }
         let mut chown = Command::new("chown");
-        chown.arg("-R").arg("postgres:").arg(path).stdin(Stdio::null());
-        run(&mut chown, &format!("giving {} to the postgres user", path.display()))
-            .map(drop)
+        chown
+            .arg("-R")
+            .arg("postgres:")
+            .arg(path)
+            .stdin(Stdio::null());
+        run(
+            &mut chown,
+            &format!("giving {} to the postgres user", path.display()),
+        )
+        .map(drop)
     }
 
     /// Whether the server's user can write to `dir`: as root, the usual
@@ -78,9 +85,10 @@ impl RunAs {
 /// Runs `command` to completion; a non-zero exit becomes [`Error::Command`]
 /// carrying its output.
 pub(crate) fn run(command: &mut Command, action: &str) -> Result<Output, Error> {
-    let output = command
-        .output()
-        .map_err(Error::io(format!("{action}: spawning {:?}", command.get_program())))?;
+    let output = command.output().map_err(Error::io(format!(
+        "{action}: spawning {}",
+        command.get_program().display()
+    )))?;
     if output.status.success() {
         Ok(output)
     } else {

@@ -41,12 +41,22 @@ async fn persistent_cluster_keeps_its_data_across_stops_and_restarts() {
 
     // The URL reaches our server over its socket, not the system one on 5432.
     let url = pg.connection_url();
-    assert!(url.starts_with("postgres://postgres@/postgres?host=/tmp/lpg-"), "{url}");
-    assert_eq!(setting(&url, "data_directory").await, data_dir.display().to_string());
+    assert!(
+        url.starts_with("postgres://postgres@/postgres?host=/tmp/lpg-"),
+        "{url}"
+    );
+    assert_eq!(
+        setting(&url, "data_directory").await,
+        data_dir.display().to_string()
+    );
     assert_eq!(setting(&url, "listen_addresses").await, "");
     assert_eq!(setting(&url, "max_connections").await, "200");
     assert_eq!(setting(&url, "server_encoding").await, "UTF8");
-    execute(&url, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)").await;
+    execute(
+        &url,
+        "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)",
+    )
+    .await;
 
     pg.stop().unwrap();
     assert!(!pg.is_running());
@@ -67,10 +77,16 @@ async fn persistent_cluster_keeps_its_data_across_stops_and_restarts() {
     let socket_dir = pg.socket_dir().to_owned();
     drop(pg);
     assert!(!socket_dir.exists(), "drop removes the socket directory");
-    assert!(data_dir.join("PG_VERSION").exists(), "drop keeps persistent data");
+    assert!(
+        data_dir.join("PG_VERSION").exists(),
+        "drop keeps persistent data"
+    );
     let mut pg = LocalPostgres::persistent(&data_dir, test_options()).unwrap();
     pg.start().unwrap();
-    assert_eq!(number(&pg.connection_url(), "SELECT count(*) AS n FROM kept").await, 2);
+    assert_eq!(
+        number(&pg.connection_url(), "SELECT count(*) AS n FROM kept").await,
+        2
+    );
     pg.stop().unwrap();
 }
 
@@ -80,7 +96,11 @@ async fn a_server_left_running_by_a_crashed_run_is_replaced() {
     let data_dir = scratch.0.join("data");
     let mut crashed = LocalPostgres::persistent(&data_dir, test_options()).unwrap();
     crashed.start().unwrap();
-    execute(&crashed.connection_url(), "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)").await;
+    execute(
+        &crashed.connection_url(),
+        "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)",
+    )
+    .await;
     let old_pid = postmaster_pid(&data_dir);
     let old_socket_dir = crashed.socket_dir().to_owned();
     // As if the process had died without its watchdog: the server runs on.
@@ -91,7 +111,10 @@ async fn a_server_left_running_by_a_crashed_run_is_replaced() {
     assert!(!process_alive(old_pid), "the leftover server was stopped");
     assert!(!old_socket_dir.exists(), "its socket directory was removed");
     assert_ne!(postmaster_pid(&data_dir), old_pid);
-    assert_eq!(number(&pg.connection_url(), "SELECT count(*) AS n FROM kept").await, 1);
+    assert_eq!(
+        number(&pg.connection_url(), "SELECT count(*) AS n FROM kept").await,
+        1
+    );
     pg.stop().unwrap();
 }
 
@@ -107,13 +130,19 @@ async fn a_stale_postmaster_pid_does_not_block_the_start() {
     drop(pg);
     // pg_ctl returns once the pid file is gone, which can be a moment
     // before the process is.
-    assert!(common::eventually(std::time::Duration::from_secs(10), || !process_alive(old_pid)));
+    assert!(common::eventually(
+        std::time::Duration::from_secs(10),
+        || !process_alive(old_pid)
+    ));
 
     // The file a killed server leaves behind, naming a pid that is gone ..
     std::fs::write(data_dir.join("postmaster.pid"), &stale).unwrap();
     let mut pg = LocalPostgres::persistent(&data_dir, test_options()).unwrap();
     pg.start().unwrap();
-    assert_eq!(number(&pg.connection_url(), "SELECT 1::bigint AS n").await, 1);
+    assert_eq!(
+        number(&pg.connection_url(), "SELECT 1::bigint AS n").await,
+        1
+    );
     pg.stop().unwrap();
 
     // .. or a pid now used by an unrelated process (ours).
@@ -124,14 +153,20 @@ async fn a_stale_postmaster_pid_does_not_block_the_start() {
     );
     std::fs::write(data_dir.join("postmaster.pid"), pid_taken).unwrap();
     pg.start().unwrap();
-    assert_eq!(number(&pg.connection_url(), "SELECT 1::bigint AS n").await, 1);
+    assert_eq!(
+        number(&pg.connection_url(), "SELECT 1::bigint AS n").await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_throwaway_cluster_disappears_when_dropped() {
     let mut pg = LocalPostgres::throwaway(test_options()).unwrap();
     pg.start().unwrap();
-    assert_eq!(number(&pg.connection_url(), "SELECT 1::bigint AS n").await, 1);
+    assert_eq!(
+        number(&pg.connection_url(), "SELECT 1::bigint AS n").await,
+        1
+    );
     let pid = postmaster_pid(pg.data_dir());
     let dir = pg.socket_dir().to_owned();
     assert!(pg.data_dir().starts_with(&dir));
@@ -158,7 +193,10 @@ fn missing_binaries_give_one_clear_line() {
         LocalPostgres::persistent(&data_dir, options),
         Err(Error::BinariesNotFound)
     ));
-    assert!(!data_dir.exists(), "nothing is created before the binaries are found");
+    assert!(
+        !data_dir.exists(),
+        "nothing is created before the binaries are found"
+    );
 }
 
 #[test]

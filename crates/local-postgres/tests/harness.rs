@@ -36,8 +36,15 @@ async fn use_a_fresh_database() {
     let dbs = harness().await;
     let db = dbs.fresh().await.unwrap();
     execute(db.url(), "INSERT INTO widgets (name) VALUES ('mine')").await;
-    assert_eq!(number(db.url(), "SELECT count(*) AS n FROM widgets").await, 2);
-    assert_eq!(MIGRATIONS.load(Ordering::SeqCst), 1, "the template is migrated once");
+    assert_eq!(
+        number(db.url(), "SELECT count(*) AS n FROM widgets").await,
+        2
+    );
+    assert_eq!(
+        MIGRATIONS.load(Ordering::SeqCst),
+        1,
+        "the template is migrated once"
+    );
 
     let name = db.name().to_owned();
     assert!(database_exists(dbs.server_url(), &name).await);
@@ -68,7 +75,10 @@ async fn twenty_databases_at_once() {
         tasks.spawn(async {
             let dbs = harness().await;
             let db = dbs.fresh().await.unwrap();
-            assert_eq!(number(db.url(), "SELECT count(*) AS n FROM widgets").await, 1);
+            assert_eq!(
+                number(db.url(), "SELECT count(*) AS n FROM widgets").await,
+                1
+            );
             db
         });
     }
@@ -78,10 +88,16 @@ async fn twenty_databases_at_once() {
     }
     let dbs = harness().await;
     let names: Vec<String> = databases.iter().map(|db| db.name().to_owned()).collect();
-    assert_eq!(names.iter().collect::<std::collections::HashSet<_>>().len(), 20);
+    assert_eq!(
+        names.iter().collect::<std::collections::HashSet<_>>().len(),
+        20
+    );
     drop(databases);
     for name in names {
-        assert!(!database_exists(dbs.server_url(), &name).await, "{name} was dropped");
+        assert!(
+            !database_exists(dbs.server_url(), &name).await,
+            "{name} was dropped"
+        );
     }
 }
 

@@ -10,18 +10,18 @@ use crate::idempotency::IdempotencyKeyHeader;
 use crate::problem::{ApiError, Problem};
 use crate::state::HttpState;
 
-/// Coupons that can be downloaded now.
+/// Coupons the caller can download now.
 #[utoipa::path(get, path = "/v1/coupons", operation_id = "listDownloadableCoupons", tag = "coupons", security(("bearer" = [])),
     responses(
-        (status = 200, description = "Valid, not exhausted coupons, newest first", body = CouponList),
+        (status = 200, description = "Valid, not exhausted coupons the caller has not downloaded yet, newest first", body = CouponList),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "Internal error or service unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn downloadable(
     state: web::Data<HttpState>,
-    _user: AuthUser,
+    user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let coupons = state.services.coupons.downloadable().await?;
+    let coupons = state.services.coupons.downloadable(user.id).await?;
     Ok(HttpResponse::Ok().json(CouponList {
         items: coupons.into_iter().map(Into::into).collect(),
     }))

@@ -8,7 +8,7 @@ use crate::support::*;
 #[actix_web::test]
 async fn lists_downloadable_coupons() {
     let mut m = Mocks::new();
-    m.coupons.expect_list_downloadable().returning(|at| {
+    m.coupons.expect_list_downloadable().returning(|_, at| {
         assert_eq!(at, now());
         Ok(vec![coupon(
             5,

@@ -44,7 +44,7 @@ async fn only_valid_unexhausted_coupons_are_downloadable() {
     let listed: Vec<_> = env
         .repos
         .coupons
-        .list_downloadable(now())
+        .list_downloadable(UserId::new(2), now())
         .await
         .unwrap()
         .into_iter()
@@ -60,7 +60,7 @@ async fn only_valid_unexhausted_coupons_are_downloadable() {
     let listed: Vec<_> = env
         .repos
         .coupons
-        .list_downloadable(now())
+        .list_downloadable(UserId::new(2), now())
         .await
         .unwrap()
         .into_iter()
@@ -71,7 +71,7 @@ async fn only_valid_unexhausted_coupons_are_downloadable() {
     assert!(
         env.repos
             .coupons
-            .list_downloadable(after_expiry)
+            .list_downloadable(UserId::new(2), after_expiry)
             .await
             .unwrap()
             .is_empty()

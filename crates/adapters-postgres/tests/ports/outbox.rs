@@ -20,9 +20,13 @@ async fn events_are_claimed_oldest_first_and_published_once() {
         .await
         .unwrap();
 
-    // Claims are judged by the database's clock: claim far into the future.
     let until = OffsetDateTime::now_utc() + Duration::hours(1);
-    let claimed = env.repos.outbox.claim_unpublished(10, until).await.unwrap();
+    let claimed = env
+        .repos
+        .outbox
+        .claim_unpublished(10, OffsetDateTime::now_utc(), until)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     assert_eq!(
         claimed[0].event,
@@ -46,7 +50,7 @@ async fn events_are_claimed_oldest_first_and_published_once() {
     assert!(
         env.repos
             .outbox
-            .claim_unpublished(10, until)
+            .claim_unpublished(10, OffsetDateTime::now_utc(), until)
             .await
             .unwrap()
             .is_empty()
@@ -65,7 +69,12 @@ async fn events_are_claimed_oldest_first_and_published_once() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let again = env.repos.outbox.claim_unpublished(10, until).await.unwrap();
+    let again = env
+        .repos
+        .outbox
+        .claim_unpublished(10, OffsetDateTime::now_utc(), until)
+        .await
+        .unwrap();
     assert_eq!(
         again.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![claimed[1].id]

@@ -57,7 +57,9 @@ pub struct TestClock {
 
 impl TestClock {
     pub fn new() -> Arc<Self> {
-        Arc::new(Self { offset: Mutex::new(time::Duration::ZERO) })
+        Arc::new(Self {
+            offset: Mutex::new(time::Duration::ZERO),
+        })
     }
 
     pub fn advance(&self, by: time::Duration) {
@@ -103,15 +105,19 @@ impl TestApp {
             clock: Some(clock.clone()),
             without_jobs: true,
         };
-        let application = Application::build_with(config, overrides).await.expect("application starts");
+        let application = Application::build_with(config, overrides)
+            .await
+            .expect("application starts");
         let address = application.address();
         let handle = application.handle();
         let services = application.services().clone();
         let ports = application.ports().clone();
         let admin = application.token(UserId::new(9000), true).unwrap();
         let keys = adapters_http::JwtKeys::new(JWT_SECRET.as_bytes());
-        let jwt_app_tokens: Arc<dyn Fn(i64) -> String + Send + Sync> =
-            Arc::new(move |user| keys.issue_token(UserId::new(user), false, time::Duration::hours(1)).unwrap());
+        let jwt_app_tokens: Arc<dyn Fn(i64) -> String + Send + Sync> = Arc::new(move |user| {
+            keys.issue_token(UserId::new(user), false, time::Duration::hours(1))
+                .unwrap()
+        });
         let running = tokio::spawn(application.run_until_stopped());
         TestApp {
             address,
@@ -137,7 +143,13 @@ impl TestApp {
     }
 
     /// Sends a request with a bearer token and an optional JSON body; returns status and JSON.
-    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -145,7 +157,11 @@ impl TestApp {
         let response = request.send().await.expect("request sent");
         let status = response.status();
         let text = response.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value)
     }
 
@@ -160,7 +176,11 @@ impl TestApp {
     /// Creates a product as admin; returns its id.
     pub async fn product(&self, name: &str, price: i64, stock: i64) -> i64 {
         let (status, body) = self
-            .post("/admin/v1/products", &self.admin, json!({"name": name, "price": price, "stock": stock}))
+            .post(
+                "/admin/v1/products",
+                &self.admin,
+                json!({"name": name, "price": price, "stock": stock}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_i64().unwrap()
@@ -168,7 +188,11 @@ impl TestApp {
 
     pub async fn grant_points(&self, user: i64, amount: i64) {
         let (status, body) = self
-            .post(&format!("/admin/v1/users/{user}/points"), &self.admin, json!({"amount": amount, "reason": "test"}))
+            .post(
+                &format!("/admin/v1/users/{user}/points"),
+                &self.admin,
+                json!({"amount": amount, "reason": "test"}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
@@ -186,8 +210,13 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{coupon}");
-        let (status, owned) =
-            self.post(&format!("/v1/coupons/{}/download", coupon["id"]), &self.buyer(user), json!({})).await;
+        let (status, owned) = self
+            .post(
+                &format!("/v1/coupons/{}/download", coupon["id"]),
+                &self.buyer(user),
+                json!({}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{owned}");
         owned["id"].as_i64().unwrap()
     }
@@ -195,14 +224,24 @@ impl TestApp {
     /// Places a one-product order; returns its key.
     pub async fn order(&self, user: i64, product: i64, quantity: i64) -> String {
         let (status, body) = self
-            .post("/v1/orders", &self.buyer(user), json!({"productId": product, "quantity": quantity}))
+            .post(
+                "/v1/orders",
+                &self.buyer(user),
+                json!({"productId": product, "quantity": quantity}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["orderKey"].as_str().unwrap().to_owned()
     }
 
     /// Requests payment; returns the amount to charge.
-    pub async fn request_payment(&self, user: i64, order_key: &str, coupon: Option<i64>, points: i64) -> i64 {
+    pub async fn request_payment(
+        &self,
+        user: i64,
+        order_key: &str,
+        coupon: Option<i64>,
+        points: i64,
+    ) -> i64 {
         let (status, body) = self
             .post(
                 "/v1/payments",
@@ -219,7 +258,13 @@ impl TestApp {
         body["amount"].as_i64().unwrap()
     }
 
-    pub async fn confirm(&self, user: i64, order_key: &str, payment_key: &str, amount: i64) -> (StatusCode, Value) {
+    pub async fn confirm(
+        &self,
+        user: i64,
+        order_key: &str,
+        payment_key: &str,
+        amount: i64,
+    ) -> (StatusCode, Value) {
         self.post(
             "/v1/payments/confirm",
             &self.buyer(user),
@@ -229,15 +274,22 @@ impl TestApp {
     }
 
     pub async fn order_detail(&self, user: i64, order_key: &str) -> Value {
-        let (status, body) = self.get(&format!("/v1/orders/{order_key}"), &self.buyer(user)).await;
+        let (status, body) = self
+            .get(&format!("/v1/orders/{order_key}"), &self.buyer(user))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
 
     pub async fn stock(&self, product: i64) -> i64 {
-        let (status, body) = self.get(&format!("/v1/products/{product}"), &self.admin).await;
+        let (status, body) = self
+            .get(&format!("/v1/products/{product}"), &self.admin)
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["stock"].as_i64().or_else(|| body["items"][0]["stock"].as_i64()).unwrap()
+        body["stock"]
+            .as_i64()
+            .or_else(|| body["items"][0]["stock"].as_i64())
+            .unwrap()
     }
 
     pub async fn points(&self, user: i64) -> i64 {
@@ -248,7 +300,12 @@ impl TestApp {
 
     pub async fn owned_coupon_status(&self, user: i64, owned: i64) -> String {
         let (_, body) = self.get("/v1/owned-coupons", &self.buyer(user)).await;
-        body["items"].as_array().unwrap().iter().find(|c| c["id"] == owned).unwrap()["status"]
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == owned)
+            .unwrap()["status"]
             .as_str()
             .unwrap()
             .to_owned()

@@ -31,11 +31,15 @@ pub trait CouponRepository: Send + Sync {
     /// Only infrastructure failures.
     async fn find(&self, id: CouponId) -> anyhow::Result<Option<Coupon>>;
 
-    /// Coupons valid at `now` and not exhausted, newest first.
+    /// Coupons valid at `now`, not exhausted, and not yet downloaded by `user`, newest first.
     ///
     /// # Errors
     /// Only infrastructure failures.
-    async fn list_downloadable(&self, now: OffsetDateTime) -> anyhow::Result<Vec<Coupon>>;
+    async fn list_downloadable(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Vec<Coupon>>;
 
     /// Issues the coupon to the user: at most once per user, and never past the issue limit,
     /// whatever the concurrency (a conditional increment of the issued count plus a unique key).

@@ -52,14 +52,15 @@ pub struct OutboxMessage {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OutboxRepository: Send + Sync {
-    /// Up to `limit` unpublished messages, oldest first, claimed so that other instances skip them
-    /// until `claimed_until`.
+    /// Up to `limit` unpublished messages whose earlier claim (if any) lapsed by `now`, oldest
+    /// first, claimed so that other instances skip them until `claimed_until`.
     ///
     /// # Errors
     /// Only infrastructure failures.
     async fn claim_unpublished(
         &self,
         limit: u32,
+        now: OffsetDateTime,
         claimed_until: OffsetDateTime,
     ) -> anyhow::Result<Vec<OutboxMessage>>;
 

@@ -42,9 +42,12 @@ impl Coupons {
         }
     }
 
-    /// Coupons that can be downloaded now.
-    pub async fn downloadable(&self) -> Result<Vec<Coupon>, CouponError> {
-        Ok(self.coupons.list_downloadable(self.clock.now()).await?)
+    /// Coupons the user can download now.
+    pub async fn downloadable(&self, user: UserId) -> Result<Vec<Coupon>, CouponError> {
+        Ok(self
+            .coupons
+            .list_downloadable(user, self.clock.now())
+            .await?)
     }
 
     pub async fn download(

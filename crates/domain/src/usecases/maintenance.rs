@@ -67,7 +67,7 @@ impl Maintenance {
         let now = self.clock.now();
         let messages = self
             .outbox
-            .claim_unpublished(BATCH, now + Duration::minutes(1))
+            .claim_unpublished(BATCH, now, now + Duration::minutes(1))
             .await?;
         let mut published = Vec::with_capacity(messages.len());
         for message in messages {
@@ -136,7 +136,7 @@ mod tests {
         };
         m.outbox
             .expect_claim_unpublished()
-            .returning(move |_, _| Ok(vec![message(1), message(2), message(3)]));
+            .returning(move |_, _, _| Ok(vec![message(1), message(2), message(3)]));
         m.publisher.expect_publish().returning(|msg| {
             if msg.id == 2 {
                 Err(anyhow::anyhow!("broker down"))

@@ -292,6 +292,10 @@ impl Payments {
             .latest_for_order(order.id)
             .await?
             .ok_or(ConfirmPaymentError::NoPayment)?;
+        if payment.status == PaymentStatus::Failed && order.status != OrderStatus::Created {
+            // Canceled or expired: its last payment was failed along with it.
+            return Err(ConfirmPaymentError::OrderNotPayable(order.status));
+        }
         if payment.status != PaymentStatus::Ready {
             return answer_from_state(order, payment, &payment_key);
         }

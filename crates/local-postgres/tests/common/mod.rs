@@ -65,8 +65,14 @@ pub fn postmaster_pid(data_dir: &Path) -> u32 {
 
 pub fn process_alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; its state line says "Z".
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }
 
 /// Polls `condition` for up to `timeout`.
