@@ -42,6 +42,9 @@ pub struct Config {
     pub database_url: Option<Secret>,
     pub bind_addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where the embedded mode finds `initdb`/`pg_ctl`/`postgres`; `None` searches PATH and
+    /// `/usr/lib/postgresql/*/bin`.
+    pub postgres_bin_dir: Option<PathBuf>,
     /// Required with `DATABASE_URL`; generated and kept in `data_dir` for the embedded default.
     pub jwt_secret: Option<Secret>,
     /// `PAYMENT_GATEWAY`, `TOSS_*` and `SIMULATED_GATEWAY_LATENCY_MS`, read by the gateway crate.
@@ -128,6 +131,7 @@ impl Config {
             database_url,
             bind_addr,
             data_dir: PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./.data".to_owned())),
+            postgres_bin_dir: var("POSTGRES_BIN_DIR").map(PathBuf::from),
             jwt_secret,
             gateway,
             order_ttl: seconds("ORDER_TTL_SECS", 1800)?,

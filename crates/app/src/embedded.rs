@@ -20,10 +20,16 @@ pub struct EmbeddedPostgres {
 impl EmbeddedPostgres {
     /// Starts (and on first run initialises) the server in `<data_dir>/postgres`. Blocking: call
     /// from `spawn_blocking`.
-    pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
+    pub fn start(data_dir: &Path, bin_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let options = Options {
+            search_dirs: bin_dir.map(|dir| vec![dir.to_path_buf()]),
+            ..Options::default()
+        };
+        // Looks for the binaries before creating anything, so a machine without PostgreSQL gets
+        // one clear line and no empty data directory.
+        let mut server = LocalPostgres::persistent(data_dir.join("postgres"), options)?;
         fs::create_dir_all(data_dir)
             .with_context(|| format!("creating DATA_DIR {}", data_dir.display()))?;
-        let mut server = LocalPostgres::persistent(data_dir.join("postgres"), Options::default())?;
         server.start().context("starting the embedded PostgreSQL")?;
         Ok(Self { server })
     }

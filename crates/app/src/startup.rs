@@ -59,8 +59,10 @@ pub async fn resolve_database(config: &Config) -> anyhow::Result<DatabaseTarget>
         });
     }
     let data_dir = config.data_dir.clone();
+    let bin_dir = config.postgres_bin_dir.clone();
     let embedded =
-        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir)).await??;
+        tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir, bin_dir.as_deref()))
+            .await??;
     let jwt_secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
         None => embedded::jwt_secret(&config.data_dir)?,

@@ -37,6 +37,7 @@ pub fn test_config(database_url: &str) -> Config {
         database_url: Some(Secret::new(database_url)),
         bind_addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: PathBuf::from("/nonexistent"),
+        postgres_bin_dir: None,
         jwt_secret: Some(Secret::new(JWT_SECRET)),
         gateway: adapters_toss::GatewayConfig::default(),
         order_ttl: Duration::from_secs(1800),

@@ -297,6 +297,7 @@ impl Payments {
             return Err(ConfirmPaymentError::OrderNotPayable(order.status));
         }
         if payment.status != PaymentStatus::Ready {
+            let order = self.orders.find_by_id(order.id).await?.unwrap_or(order);
             return answer_from_state(order, payment, &payment_key);
         }
         ensure_payable(&order, self.clock.now()).map_err(|status| match status {
@@ -326,6 +327,7 @@ impl Payments {
         let payment = match reserved {
             Ok(payment) => payment,
             Err(ReserveError::PaymentChanged(now)) => {
+                let order = self.orders.find_by_id(order.id).await?.unwrap_or(order);
                 return answer_from_state(order, *now, &payment_key);
             }
             Err(e) => return Err(reserve_error(e)),
