@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use adapters_http::JwtKeys;
-use adapters_postgres::{Database, DatabaseConfig, PgStore, run_migrations};
+use adapters_postgres::{Database, DatabaseConfig, run_migrations};
 use anyhow::Context;
 use app::cli::{Cli, Command};
 use app::config::Config;
-use app::startup::{Application, resolve_database, stop_embedded};
+use app::startup::{Application, resolve_database, stop_embedded, wire_ports};
 use app::{embedded, seed, telemetry};
 use clap::Parser;
 use domain::model::UserId;
@@ -74,20 +74,12 @@ async fn seed_into(config: &Config, url: &str) -> anyhow::Result<bool> {
     let mut db_config = DatabaseConfig::new(url);
     db_config.max_size = 2;
     let database = Database::new(&db_config)?;
-    let repositories = PgStore::new(database.clone()).repositories();
-    let ports = domain::usecases::Ports {
-        products: repositories.products,
-        carts: repositories.carts,
-        orders: repositories.orders,
-        payments: repositories.payments,
-        coupons: repositories.coupons,
-        points: repositories.points,
-        idempotency: repositories.idempotency,
-        outbox: repositories.outbox,
-        publisher: std::sync::Arc::new(app::publisher::LogPublisher),
-        gateway: adapters_toss::build_gateway(config.gateway.clone())?,
-        clock: std::sync::Arc::new(domain::ports::SystemClock),
-    };
+    let gateway = adapters_toss::build_gateway(config.gateway.clone())?;
+    let ports = wire_ports(
+        &database,
+        gateway,
+        std::sync::Arc::new(domain::ports::SystemClock),
+    );
     let services = domain::usecases::Services::new(&ports, domain::usecases::Policies::default());
     let seeded = seed::seed_demo(&services).await;
     database.close();

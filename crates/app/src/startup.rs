@@ -88,6 +88,28 @@ pub async fn stop_embedded(embedded: Option<EmbeddedPostgres>) {
     }
 }
 
+/// Every port: the PostgreSQL store, the given gateway and clock, and the log publisher.
+pub fn wire_ports(
+    database: &Database,
+    gateway: Arc<dyn PaymentGateway>,
+    clock: Arc<dyn Clock>,
+) -> Ports {
+    let repositories = PgStore::new(database.clone()).repositories();
+    Ports {
+        products: repositories.products,
+        carts: repositories.carts,
+        orders: repositories.orders,
+        payments: repositories.payments,
+        coupons: repositories.coupons,
+        points: repositories.points,
+        idempotency: repositories.idempotency,
+        outbox: repositories.outbox,
+        publisher: Arc::new(LogPublisher),
+        gateway,
+        clock,
+    }
+}
+
 /// Tokens printed at start in the embedded mode, for the README's tour.
 #[derive(Debug, Clone)]
 pub struct DemoTokens {
@@ -158,25 +180,12 @@ impl Application {
         let mut db_config = DatabaseConfig::new(target.url.expose());
         db_config.max_size = config.db_pool_size;
         let database = Database::new(&db_config)?;
-        let repositories = PgStore::new(database.clone()).repositories();
         let gateway = match overrides.gateway {
             Some(gateway) => gateway,
             None => adapters_toss::build_gateway(config.gateway.clone())?,
         };
         let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let ports = Ports {
-            products: repositories.products,
-            carts: repositories.carts,
-            orders: repositories.orders,
-            payments: repositories.payments,
-            coupons: repositories.coupons,
-            points: repositories.points,
-            idempotency: repositories.idempotency,
-            outbox: repositories.outbox,
-            publisher: Arc::new(LogPublisher),
-            gateway,
-            clock,
-        };
+        let ports = wire_ports(&database, gateway, clock);
         let policies = Policies {
             order_ttl: time::Duration::try_from(config.order_ttl)
                 .context("ORDER_TTL_SECS is too large")?,

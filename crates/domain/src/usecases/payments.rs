@@ -463,14 +463,7 @@ impl Payments {
                 return Ok(Settled::Pending);
             }
         };
-        match written {
-            Ok(settled) => Ok(settled),
-            Err(SettleError::Lost(status)) => {
-                tracing::info!(payment.id = %payment.id, ?status, "payment already settled elsewhere");
-                Ok(Settled::Lost)
-            }
-            Err(SettleError::Unknown(e)) => Err(e),
-        }
+        settled_or_lost(written, payment)
     }
 
     /// `POST /v1/payments/fail`: the buyer came back from the gateway with a failure.
@@ -676,14 +669,7 @@ impl Payments {
                 return Ok(Settled::Pending);
             }
         };
-        match written {
-            Ok(settled) => Ok(settled),
-            Err(SettleError::Lost(status)) => {
-                tracing::info!(payment.id = %payment.id, ?status, "cancel already settled elsewhere");
-                Ok(Settled::Lost)
-            }
-            Err(SettleError::Unknown(e)) => Err(e),
-        }
+        settled_or_lost(written, payment)
     }
 
     /// The reconciler: asks the gateway about payments left CONFIRMING or CANCELING for longer
@@ -793,6 +779,22 @@ impl Payments {
     /// For tests and tools: the time this service believes it is.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+}
+
+/// A settlement that lost to another writer (a racing confirm, or the reconciler) is not an
+/// error: the payment is already where someone else put it.
+fn settled_or_lost(
+    written: Result<Settled, SettleError>,
+    payment: &Payment,
+) -> anyhow::Result<Settled> {
+    match written {
+        Ok(settled) => Ok(settled),
+        Err(SettleError::Lost(status)) => {
+            tracing::info!(payment.id = %payment.id, ?status, "payment already settled elsewhere");
+            Ok(Settled::Lost)
+        }
+        Err(SettleError::Unknown(e)) => Err(e),
     }
 }
 
