@@ -27,11 +27,28 @@ impl EmbeddedPostgres {
         };
         // Looks for the binaries before creating anything, so a machine without PostgreSQL gets
         // one clear line and no empty data directory.
-        let mut server = LocalPostgres::persistent(data_dir.join("postgres"), options)?;
+        let mut server = LocalPostgres::persistent(data_dir.join("postgres"), options.clone())?;
         fs::create_dir_all(data_dir)
             .with_context(|| format!("creating DATA_DIR {}", data_dir.display()))?;
-        server.start().context("starting the embedded PostgreSQL")?;
-        Ok(Self { server })
+        match server.start() {
+            Ok(()) => Ok(Self { server }),
+            // As root the server runs as `postgres`, which cannot reach a data directory under a
+            // private home (a clone in /root): keep the cluster where it can, under /var/lib.
+            Err(local_postgres::Error::DataDirNotAccessible { path }) => {
+                let fallback = fallback_dir(data_dir)?;
+                tracing::warn!(
+                    unreachable = %path.display(),
+                    data_dir = %fallback.display(),
+                    "the postgres user cannot reach DATA_DIR; keeping the embedded cluster elsewhere"
+                );
+                let mut server = LocalPostgres::persistent(fallback, options)?;
+                server.start().context("starting the embedded PostgreSQL")?;
+                Ok(Self { server })
+            }
+            Err(error) => {
+                Err(anyhow::Error::new(error).context("starting the embedded PostgreSQL"))
+            }
+        }
     }
 
     /// The URL of the `postgres` database over the private unix socket.
@@ -45,6 +62,26 @@ impl EmbeddedPostgres {
             .stop()
             .context("stopping the embedded PostgreSQL")
     }
+}
+
+/// Where the cluster of `data_dir` lives when the `postgres` user cannot reach `data_dir`: a
+/// directory under `/var/lib/commerce` named after the absolute `data_dir`, so the same
+/// `DATA_DIR` always finds the same cluster.
+fn fallback_dir(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let absolute = std::path::absolute(data_dir)?;
+    let name: String = absolute
+        .to_string_lossy()
+        .trim_start_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(Path::new("/var/lib/commerce").join(name).join("postgres"))
 }
 
 /// The JWT secret of the embedded mode: read from `<data_dir>/jwt-secret`, or generated (64
@@ -79,6 +116,14 @@ pub fn jwt_secret(data_dir: &Path) -> anyhow::Result<Secret> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fallback_is_named_after_the_data_dir() {
+        assert_eq!(
+            fallback_dir(Path::new("/root/shop/.data")).unwrap(),
+            Path::new("/var/lib/commerce/root_shop_.data/postgres")
+        );
+    }
 
     #[test]
     fn the_secret_is_generated_once_and_kept() {
