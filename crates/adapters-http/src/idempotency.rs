@@ -236,13 +236,33 @@ pub async fn guard(
     ))
 }
 
+/// How often, and for how long, a failed release is retried in the background: until shortly
+/// before the claim would count as abandoned anyway.
+const RELEASE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+const RELEASE_RETRIES: u32 = 100;
+
+/// Forgets the claim so the client's retry can run. The usual reason to release is a failed
+/// request, often because the database is down — which also fails the release. Then the release
+/// is retried in the background, so the key is usable again as soon as the database is back
+/// rather than only after [`ABANDONED_AFTER`].
 async fn release(state: &HttpState, user: UserId, key: IdempotencyKey) {
-    if let Err(error) = state.idempotency.release(user, key).await {
-        tracing::warn!(
-            error = format!("{error:#}"),
-            "releasing an idempotency key failed"
-        );
-    }
+    let Err(error) = state.idempotency.release(user, key.clone()).await else {
+        return;
+    };
+    tracing::warn!(
+        error = format!("{error:#}"),
+        "releasing an idempotency key failed; retrying in the background"
+    );
+    let store = state.idempotency.clone();
+    actix_web::rt::spawn(async move {
+        for _ in 0..RELEASE_RETRIES {
+            actix_web::rt::time::sleep(RELEASE_RETRY_EVERY).await;
+            if store.release(user, key.clone()).await.is_ok() {
+                return;
+            }
+        }
+        tracing::warn!("gave up releasing an idempotency key; it is taken over once abandoned");
+    });
 }
 
 #[cfg(test)]

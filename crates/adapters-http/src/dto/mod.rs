@@ -62,12 +62,15 @@ pub(crate) fn order_key(field: &str, text: &str) -> Result<OrderKey, ApiError> {
         .map_err(|_| ApiError::validation(format!("{field}: not a valid order key")))
 }
 
-/// Checks a free-text field's length after trimming.
+/// Checks a free-text field's length after trimming, and that it holds no control character.
 pub(crate) fn text(field: &str, value: &str, max_chars: usize) -> Result<String, ApiError> {
     let value = value.trim();
-    if value.is_empty() || value.chars().count() > max_chars {
+    if value.is_empty()
+        || value.chars().count() > max_chars
+        || domain::model::has_control_chars(value)
+    {
         Err(ApiError::validation(format!(
-            "{field}: must be 1 to {max_chars} characters"
+            "{field}: must be 1 to {max_chars} characters, without control characters"
         )))
     } else {
         Ok(value.to_owned())

@@ -148,6 +148,10 @@ async fn a_pending_confirm_is_not_stored() {
     m.orders
         .expect_find_by_key()
         .returning(|_| Ok(Some(order(BUYER, OrderStatus::Created))));
+    // A confirm answered from the stored state re-reads the order first.
+    m.orders
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(order(BUYER, OrderStatus::Created))));
     m.payments
         .expect_latest_for_order()
         .times(2)
@@ -167,6 +171,48 @@ async fn a_pending_confirm_is_not_stored() {
     assert_eq!(again.status(), 202);
     assert!(again.headers().get("idempotent-replayed").is_none());
     assert_eq!(*store.releases.lock().unwrap(), 2);
+}
+
+#[actix_web::test]
+async fn a_release_that_fails_is_retried_so_the_key_frees_up() {
+    let mut m = Mocks::new();
+    m.orders
+        .expect_find_by_key()
+        .returning(|_| Ok(Some(order(BUYER, OrderStatus::Created))));
+    m.orders
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(order(BUYER, OrderStatus::Created))));
+    m.payments
+        .expect_latest_for_order()
+        .returning(|_| Ok(Some(payment(PaymentStatus::Confirming, 79_000))));
+    let store = m.idempotency.clone();
+    *store.failing_releases.lock().unwrap() = 1;
+    let app = app!(m);
+    let confirm = || {
+        TestRequest::post()
+            .uri("/v1/payments/confirm")
+            .insert_header(bearer(BUYER))
+            .insert_header(("idempotency-key", "c-2"))
+            .set_json(json!({"orderKey": ORDER_KEY, "paymentKey": "pk_1", "amount": 79_000}))
+            .to_request()
+    };
+    // 202 is not stored; its release fails (the store is "down"), so the key stays claimed.
+    assert_eq!(call_service(&app, confirm()).await.status(), 202);
+    problem(
+        call_service(&app, confirm()).await,
+        409,
+        "IDEMPOTENCY_IN_PROGRESS",
+    )
+    .await;
+    // The background retry releases it once the store answers again.
+    for _ in 0..50 {
+        if *store.releases.lock().unwrap() >= 2 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(*store.releases.lock().unwrap(), 2);
+    assert_eq!(call_service(&app, confirm()).await.status(), 202);
 }
 
 #[actix_web::test]

@@ -67,6 +67,8 @@ type Record = (String, Option<StoredResponse>);
 pub struct MemoryIdempotency {
     records: Mutex<HashMap<(UserId, String), Record>>,
     pub releases: Mutex<u32>,
+    /// This many releases fail (as while the database is down) before they work again.
+    pub failing_releases: Mutex<u32>,
 }
 
 #[async_trait]
@@ -112,6 +114,13 @@ impl IdempotencyStore for MemoryIdempotency {
 
     async fn release(&self, user: UserId, key: IdempotencyKey) -> anyhow::Result<()> {
         *self.releases.lock().unwrap() += 1;
+        {
+            let mut failing = self.failing_releases.lock().unwrap();
+            if *failing > 0 {
+                *failing -= 1;
+                anyhow::bail!("the database is down");
+            }
+        }
         self.records
             .lock()
             .unwrap()

@@ -23,12 +23,17 @@ pub enum AddressError {
     Phone,
     #[error("zipCode must be 5 digits")]
     ZipCode,
+    #[error("{field} contains a control character")]
+    ControlCharacter { field: &'static str },
 }
 
 fn required(field: &'static str, value: &str, max: usize) -> Result<String, AddressError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(AddressError::Missing { field });
+    }
+    if super::has_control_chars(value) {
+        return Err(AddressError::ControlCharacter { field });
     }
     if value.chars().count() > max {
         return Err(AddressError::TooLong { field, max });
@@ -116,6 +121,10 @@ mod tests {
         assert_eq!(
             ShippingAddress::new("a", "010-1234-5678", "6236", "a", None),
             Err(AddressError::ZipCode)
+        );
+        assert_eq!(
+            ShippingAddress::new("a\u{0}b", "010-1234-5678", "06236", "a", None),
+            Err(AddressError::ControlCharacter { field: "recipient" })
         );
         assert_eq!(
             ShippingAddress::new("a", "010-1234-5678", "06236", " ", None),

@@ -76,7 +76,7 @@ impl Coupon {
 /// Why a coupon definition is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CouponError {
-    #[error("name must be 1 to 100 characters")]
+    #[error("name must be 1 to 100 characters, without control characters")]
     Name,
     #[error("a FIXED coupon needs an amount greater than zero")]
     FixedAmount,
@@ -108,7 +108,7 @@ impl NewCoupon {
         now: OffsetDateTime,
     ) -> Result<Self, CouponError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || name.chars().count() > 100 || super::has_control_chars(name) {
             return Err(CouponError::Name);
         }
         if let CouponKind::Fixed { amount } = kind

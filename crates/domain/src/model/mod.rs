@@ -13,6 +13,7 @@ pub mod pricing;
 mod product;
 mod quantity;
 mod shipping;
+mod text;
 
 pub use address::{AddressError, ShippingAddress};
 pub use cart::{CartItem, CartLine, CartView};
@@ -33,3 +34,4 @@ pub use pricing::{PricedLine, Pricing, PricingError};
 pub use product::{NewProduct, Product, ProductError, ProductPatch, ProductStatus};
 pub use quantity::{Quantity, QuantityError};
 pub use shipping::ShippingPolicy;
+pub use text::has_control_chars;

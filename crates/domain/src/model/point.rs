@@ -90,10 +90,12 @@ impl Default for EarningPolicy {
     }
 }
 
-/// A point grant's reason: 1 to 200 characters.
+/// A reason (a point grant's, a cancellation's): 1 to 200 characters, no control characters.
 pub fn validate_reason(reason: &str) -> Option<String> {
     let reason = reason.trim();
-    (!reason.is_empty() && reason.chars().count() <= 200).then(|| reason.to_owned())
+    let valid =
+        !reason.is_empty() && reason.chars().count() <= 200 && !super::has_control_chars(reason);
+    valid.then(|| reason.to_owned())
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ impl Product {
 /// Why a product definition is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProductError {
-    #[error("name must be 1 to 200 characters")]
+    #[error("name must be 1 to 200 characters, without control characters")]
     Name,
     #[error("sellingPrice ({selling}) cannot exceed price ({price})")]
     SellingAbovePrice { price: Money, selling: Money },
@@ -64,6 +64,8 @@ pub enum ProductError {
     Stock,
     #[error("{0} must be at most 1000 characters")]
     TooLong(&'static str),
+    #[error("{0} contains a control character")]
+    ControlCharacter(&'static str),
 }
 
 /// A product to create.
@@ -85,6 +87,7 @@ fn optional_text(
 ) -> Result<Option<String>, ProductError> {
     match text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
         Some(t) if t.chars().count() > 1000 => Err(ProductError::TooLong(field)),
+        Some(t) if super::has_control_chars(&t) => Err(ProductError::ControlCharacter(field)),
         other => Ok(other),
     }
 }
@@ -100,7 +103,7 @@ impl NewProduct {
         short_description: Option<String>,
     ) -> Result<Self, ProductError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        if name.is_empty() || name.chars().count() > 200 || super::has_control_chars(name) {
             return Err(ProductError::Name);
         }
         if price.is_zero() {
@@ -187,6 +190,14 @@ mod tests {
         assert_eq!(
             NewProduct::new(" ", won(1), None, 0, None, None),
             Err(ProductError::Name)
+        );
+        assert_eq!(
+            NewProduct::new("a\u{0}", won(1), None, 0, None, None),
+            Err(ProductError::Name)
+        );
+        assert_eq!(
+            NewProduct::new("a", won(1), None, 0, Some("x\u{0}".into()), None),
+            Err(ProductError::ControlCharacter("thumbnailUrl"))
         );
     }
 
