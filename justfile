@@ -34,9 +34,9 @@ token user *flags:
     cargo run -q --release -- token --user {{user}} {{flags}}
 
 # Benchmarks against pgbench on a private PostgreSQL (results in docs/PERFORMANCE.md).
-bench:
-    scripts/bench.sh
+bench *args:
+    scripts/bench.sh {{args}}
 
-# The reliability suite: PostgreSQL restarts, two instances, kill -9, API fuzzing.
-chaos:
-    scripts/chaos.sh
+# The reliability suite: PostgreSQL restarts, two instances, kill -9, API fuzzing (--ci: short).
+chaos *args:
+    scripts/chaos.sh {{args}}
