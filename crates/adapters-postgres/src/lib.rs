@@ -43,6 +43,7 @@ mod orders;
 mod outbox;
 mod payments;
 mod points;
+mod prepared;
 mod products;
 mod rows;
 pub mod schema;

@@ -3,47 +3,32 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use domain::model::{
-    NewOrder, Order, OrderId, OrderKey, OrderStatus, OrderSummary, Page, PageLimit, PaymentStatus,
-    UserId,
+    Money, NewOrder, Order, OrderAmounts, OrderId, OrderItem, OrderKey, OrderStatus, OrderSummary,
+    Page, PageLimit, PaymentStatus, UserId,
 };
 use domain::ports::{CancelUnpaidError, DomainEvent, OrderRepository};
 use time::OffsetDateTime;
 
 use crate::error::{TxError, db_error};
 use crate::outbox::write_events;
+use crate::prepared::prepared_sql;
 use crate::rows::{OrderItemRow, OrderRow, money, order_key, order_status, quantity_column};
 use crate::schema::{order_items, orders, payments};
 use crate::store::PgStore;
 
-#[derive(Insertable)]
-#[diesel(table_name = orders)]
-struct NewOrderRow<'a> {
-    order_key: String,
-    user_id: i64,
-    name: &'a str,
-    status: &'static str,
-    items_total: i64,
-    shipping_fee: i64,
-    source_cart_item_ids: Vec<i64>,
+/// What inserting an order gives back: its id, and its timestamps as stored (PostgreSQL keeps
+/// microseconds), so the returned order equals the one read later.
+#[derive(QueryableByName)]
+struct InsertedOrder {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Timestamptz)]
     created_at: OffsetDateTime,
+    #[diesel(sql_type = Timestamptz)]
     expires_at: OffsetDateTime,
-    updated_at: OffsetDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = order_items)]
-struct NewOrderItemRow<'a> {
-    order_id: i64,
-    line_no: i32,
-    product_id: i64,
-    product_name: &'a str,
-    thumbnail_url: Option<&'a str>,
-    unit_price: i64,
-    quantity: i32,
-    line_total: i64,
 }
 
 /// An order the expiry job moved to EXPIRED.
@@ -61,77 +46,109 @@ struct ExpiredRow {
 const ORDER_CANCELED: (&str, &str) = ("ORDER_CANCELED", "the order was canceled before payment");
 const ORDER_EXPIRED: (&str, &str) = ("ORDER_EXPIRED", "the order expired before payment");
 
-/// An order with its items, by id.
-pub(crate) async fn load_order(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-) -> QueryResult<Option<(OrderRow, Vec<OrderItemRow>)>> {
-    let row: Option<OrderRow> = orders::table
-        .find(id)
-        .select(OrderRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
-    let Some(row) = row else {
+/// An order joined with its items, one row per item, in line order: what [`assemble_order`]
+/// takes. The order's columns repeat on each row (orders have a few lines), which costs less
+/// than a second round trip; the join is a LEFT JOIN so an order reads the same whatever its
+/// items.
+type OrderLines = Vec<(OrderRow, Option<OrderItemRow>)>;
+
+/// The order in `rows` (all rows carry the same one), or `None` for no rows.
+fn assemble_order(rows: OrderLines) -> anyhow::Result<Option<Order>> {
+    let mut rows = rows.into_iter();
+    let Some((order, first)) = rows.next() else {
         return Ok(None);
     };
-    let items = order_items::table
-        .filter(order_items::order_id.eq(id))
-        .order(order_items::line_no.asc())
-        .select(OrderItemRow::as_select())
-        .load(conn)
-        .await?;
-    Ok(Some((row, items)))
+    let items = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, item)| item))
+        .collect();
+    order.into_domain(items).map(Some)
 }
 
-async fn insert_order(
-    conn: &mut AsyncPgConnection,
-    order: &NewOrder,
-) -> Result<Order, TxError<anyhow::Error>> {
-    let row: OrderRow = diesel::insert_into(orders::table)
-        .values(NewOrderRow {
-            order_key: order.key.to_string(),
-            user_id: order.user_id.value(),
-            name: &order.name,
-            status: OrderStatus::Created.as_str(),
-            items_total: order.items_total.won(),
-            shipping_fee: order.shipping_fee.won(),
-            source_cart_item_ids: order
-                .source_cart_item_ids
-                .iter()
-                .map(|id| id.value())
-                .collect(),
-            created_at: order.created_at,
-            expires_at: order.expires_at,
-            updated_at: order.created_at,
-        })
-        .returning(OrderRow::as_returning())
-        .get_result(conn)
-        .await?;
-    let items = order
-        .items
-        .iter()
-        .enumerate()
-        .map(|(line_no, item)| {
-            Ok(NewOrderItemRow {
-                order_id: row.id,
-                line_no: i32::try_from(line_no)?,
-                product_id: item.product_id.value(),
-                product_name: &item.product_name,
-                thumbnail_url: item.thumbnail_url.as_deref(),
-                unit_price: item.unit_price.won(),
-                quantity: quantity_column(item.quantity),
-                line_total: item.line_total.won(),
+/// Inserts the order and all its items in one statement (a data-modifying CTE, the items
+/// unnested from one array per column), so it is atomic without `BEGIN`/`COMMIT`, and prepared
+/// once per connection; the order returned is built from `order` and what the insert returned,
+/// not read back.
+async fn insert_order(conn: &mut AsyncPgConnection, order: &NewOrder) -> anyhow::Result<Order> {
+    let items = &order.items;
+    let inserted: InsertedOrder = prepared_sql(
+        "WITH o AS ( \
+             INSERT INTO orders (order_key, user_id, name, status, items_total, shipping_fee, \
+                 source_cart_item_ids, created_at, expires_at, updated_at) \
+             VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8, $7) \
+             RETURNING id, created_at, expires_at), \
+         i AS ( \
+             INSERT INTO order_items (order_id, line_no, product_id, product_name, thumbnail_url, \
+                 unit_price, quantity, line_total) \
+             SELECT o.id, (u.n - 1)::int, u.product_id, u.product_name, u.thumbnail_url, \
+                 u.unit_price, u.quantity, u.line_total \
+             FROM o, unnest($9, $10, $11, $12, $13, $14) WITH ORDINALITY \
+                 AS u(product_id, product_name, thumbnail_url, unit_price, quantity, line_total, n)) \
+         SELECT id, created_at, expires_at FROM o",
+    )
+    .bind::<Text, _>(order.key.to_string())
+    .bind::<BigInt, _>(order.user_id.value())
+    .bind::<Text, _>(&order.name)
+    .bind::<BigInt, _>(order.items_total.won())
+    .bind::<BigInt, _>(order.shipping_fee.won())
+    .bind::<Array<BigInt>, _>(
+        order
+            .source_cart_item_ids
+            .iter()
+            .map(|id| id.value())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Timestamptz, _>(order.created_at)
+    .bind::<Timestamptz, _>(order.expires_at)
+    .bind::<Array<BigInt>, _>(items.iter().map(|i| i.product_id.value()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(items.iter().map(|i| &i.product_name).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        items
+            .iter()
+            .map(|i| i.thumbnail_url.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<BigInt>, _>(items.iter().map(|i| i.unit_price.won()).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(
+        items
+            .iter()
+            .map(|i| quantity_column(i.quantity))
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<BigInt>, _>(items.iter().map(|i| i.line_total.won()).collect::<Vec<_>>())
+    .get_result(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(Order {
+        id: OrderId::new(inserted.id),
+        key: order.key,
+        user_id: order.user_id,
+        name: order.name.clone(),
+        status: OrderStatus::Created,
+        items: items
+            .iter()
+            .map(|item| OrderItem {
+                product_id: item.product_id,
+                product_name: item.product_name.clone(),
+                thumbnail_url: item.thumbnail_url.clone(),
+                unit_price: item.unit_price,
+                quantity: item.quantity,
+                line_total: item.line_total,
+                discount: Money::ZERO,
             })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut items: Vec<OrderItemRow> = diesel::insert_into(order_items::table)
-        .values(items)
-        .returning(OrderItemRow::as_returning())
-        .get_results(conn)
-        .await?;
-    items.sort_by_key(|item| item.line_no);
-    Ok(row.into_domain(items)?)
+            .collect(),
+        amounts: OrderAmounts {
+            items_total: order.items_total,
+            shipping_fee: order.shipping_fee,
+            ..OrderAmounts::default()
+        },
+        shipping_address: None,
+        source_cart_item_ids: order.source_cart_item_ids.clone(),
+        created_at: inserted.created_at,
+        expires_at: inserted.expires_at,
+        paid_at: None,
+        canceled_at: None,
+    })
 }
 
 /// Fails the order's READY payment, if it has one: an order that can no longer be paid has no
@@ -251,31 +268,33 @@ async fn expire_due(
 impl OrderRepository for PgStore {
     async fn create(&self, order: NewOrder) -> anyhow::Result<Order> {
         let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| insert_order(conn, &order).await)
-            .await
-            .map_err(TxError::into_port_error)
+        insert_order(&mut conn, &order).await
     }
 
     async fn find_by_key(&self, key: OrderKey) -> anyhow::Result<Option<Order>> {
         let mut conn = self.db.conn().await?;
-        let id: Option<i64> = orders::table
+        let rows: OrderLines = orders::table
+            .left_join(order_items::table)
             .filter(orders::order_key.eq(key.to_string()))
-            .select(orders::id)
-            .first(&mut conn)
+            .order(order_items::line_no.asc())
+            .select((OrderRow::as_select(), Option::<OrderItemRow>::as_select()))
+            .load(&mut conn)
             .await
-            .optional()
             .map_err(db_error)?;
-        let Some(id) = id else {
-            return Ok(None);
-        };
-        let found = load_order(&mut conn, id).await.map_err(db_error)?;
-        found.map(|(row, items)| row.into_domain(items)).transpose()
+        assemble_order(rows)
     }
 
     async fn find_by_id(&self, id: OrderId) -> anyhow::Result<Option<Order>> {
         let mut conn = self.db.conn().await?;
-        let found = load_order(&mut conn, id.value()).await.map_err(db_error)?;
-        found.map(|(row, items)| row.into_domain(items)).transpose()
+        let rows: OrderLines = orders::table
+            .left_join(order_items::table)
+            .filter(orders::id.eq(id.value()))
+            .order(order_items::line_no.asc())
+            .select((OrderRow::as_select(), Option::<OrderItemRow>::as_select()))
+            .load(&mut conn)
+            .await
+            .map_err(db_error)?;
+        assemble_order(rows)
     }
 
     async fn list_for_user(

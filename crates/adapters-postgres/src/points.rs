@@ -1,10 +1,10 @@
 //! Point balances and their ledger ([`PointRepository`]), and the balance changes the payment
-//! transactions make. Every change updates the balance row (which locks it) and then appends a
-//! ledger entry with the balance after it, in the caller's transaction.
+//! transactions make. Every change updates the balance row (which locks it) and appends a ledger
+//! entry with the balance after it, in one statement inside the caller's transaction.
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
 use domain::model::{
     Money, OrderKey, Page, PageLimit, PointEntry, PointEntryId, PointEntryKind, UserId,
@@ -13,21 +13,10 @@ use domain::ports::PointRepository;
 use time::OffsetDateTime;
 
 use crate::error::{TxError, db_error};
+use crate::prepared::prepared_sql;
 use crate::rows::{PointEntryRow, money};
 use crate::schema::{point_balances, point_ledger};
 use crate::store::PgStore;
-
-#[derive(Insertable)]
-#[diesel(table_name = point_ledger)]
-struct NewEntryRow<'a> {
-    user_id: i64,
-    kind: &'static str,
-    amount: i64,
-    balance_after: i64,
-    order_key: Option<String>,
-    reason: Option<&'a str>,
-    created_at: OffsetDateTime,
-}
 
 /// One balance change to record.
 #[derive(Debug, Clone, Copy)]
@@ -40,24 +29,60 @@ pub(crate) struct Change<'a> {
     pub now: OffsetDateTime,
 }
 
-async fn append_entry<E>(
+/// The balance after a change.
+#[derive(QueryableByName)]
+struct Balance {
+    #[diesel(sql_type = BigInt)]
+    balance: i64,
+}
+
+/// Adds `$2` to the balance of `$1` (creating it at zero first if needed: the upsert), then
+/// records the entry unless nothing moved (a zero amount records nothing); answers the balance
+/// after.
+const CREDIT: &str = "WITH b AS ( \
+         INSERT INTO point_balances (user_id, balance, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id) DO UPDATE \
+             SET balance = point_balances.balance + EXCLUDED.balance, \
+                 updated_at = EXCLUDED.updated_at \
+         RETURNING balance), \
+     l AS ( \
+         INSERT INTO point_ledger (user_id, kind, amount, balance_after, order_key, reason, \
+             created_at) \
+         SELECT $1, $4, $2, b.balance, $5, $6, $3 FROM b WHERE $2 > 0) \
+     SELECT balance FROM b";
+
+/// Takes `$2` from the balance of `$1`, only if it is all there, then records the entry as
+/// [`CREDIT`] does; answers the balance after, or no row when the balance was too small.
+const DEBIT: &str = "WITH b AS ( \
+         UPDATE point_balances SET balance = balance - $2, updated_at = $3 \
+         WHERE user_id = $1 AND balance >= $2 \
+         RETURNING balance), \
+     l AS ( \
+         INSERT INTO point_ledger (user_id, kind, amount, balance_after, order_key, reason, \
+             created_at) \
+         SELECT $1, $4, $2, b.balance, $5, $6, $3 FROM b WHERE $2 > 0) \
+     SELECT balance FROM b";
+
+/// Changes the balance and records the entry in one statement ([`CREDIT`] or [`DEBIT`]). The
+/// balance row is locked by the change before the ledger row takes its id, so per user the
+/// ledger's ids follow the balance's history, as when they were two statements in the caller's
+/// transaction.
+async fn change_balance(
     conn: &mut AsyncPgConnection,
-    change: Change<'_>,
-    balance_after: i64,
-) -> Result<(), TxError<E>> {
-    diesel::insert_into(point_ledger::table)
-        .values(NewEntryRow {
-            user_id: change.user.value(),
-            kind: change.kind.as_str(),
-            amount: change.amount.won(),
-            balance_after,
-            order_key: change.order_key.map(|key| key.to_string()),
-            reason: change.reason,
-            created_at: change.now,
-        })
-        .execute(conn)
-        .await?;
-    Ok(())
+    statement: &'static str,
+    c: Change<'_>,
+) -> QueryResult<Option<i64>> {
+    let balance: Option<Balance> = prepared_sql(statement)
+        .bind::<BigInt, _>(c.user.value())
+        .bind::<BigInt, _>(c.amount.won())
+        .bind::<Timestamptz, _>(c.now)
+        .bind::<Text, _>(c.kind.as_str())
+        .bind::<Nullable<Text>, _>(c.order_key.map(|key| key.to_string()))
+        .bind::<Nullable<Text>, _>(c.reason)
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(balance.map(|b| b.balance))
 }
 
 /// Adds to the balance (creating it at zero first if needed) and records the entry; returns the
@@ -66,54 +91,25 @@ pub(crate) async fn credit<E>(
     conn: &mut AsyncPgConnection,
     change: Change<'_>,
 ) -> Result<Money, TxError<E>> {
-    let balance: i64 = diesel::insert_into(point_balances::table)
-        .values((
-            point_balances::user_id.eq(change.user.value()),
-            point_balances::balance.eq(change.amount.won()),
-            point_balances::updated_at.eq(change.now),
-        ))
-        .on_conflict(point_balances::user_id)
-        .do_update()
-        .set((
-            point_balances::balance.eq(point_balances::balance + excluded(point_balances::balance)),
-            point_balances::updated_at.eq(excluded(point_balances::updated_at)),
-        ))
-        .returning(point_balances::balance)
-        .get_result(conn)
-        .await?;
-    if !change.amount.is_zero() {
-        append_entry(conn, change, balance).await?;
-    }
+    let Some(balance) = change_balance(conn, CREDIT, change).await? else {
+        return Err(TxError::Other(anyhow::anyhow!(
+            "crediting points to user {} changed no balance",
+            change.user
+        )));
+    };
     Ok(money(balance, "point balance")?)
 }
 
-/// Takes the whole amount from the balance, only if it is all there (`.. WHERE balance >= n`);
-/// `None` when it is not, with nothing changed.
+/// Takes the whole amount from the balance, only if it is all there (`.. WHERE balance >= n`),
+/// and records the entry; `None` when it is not, with nothing changed.
 pub(crate) async fn debit<E>(
     conn: &mut AsyncPgConnection,
     change: Change<'_>,
 ) -> Result<Option<Money>, TxError<E>> {
-    let amount = change.amount.won();
-    let balance: Option<i64> = diesel::update(
-        point_balances::table
-            .find(change.user.value())
-            .filter(point_balances::balance.ge(amount)),
-    )
-    .set((
-        point_balances::balance.eq(point_balances::balance - amount),
-        point_balances::updated_at.eq(change.now),
-    ))
-    .returning(point_balances::balance)
-    .get_result(conn)
-    .await
-    .optional()?;
-    let Some(balance) = balance else {
-        return Ok(None);
-    };
-    if amount > 0 {
-        append_entry(conn, change, balance).await?;
-    }
-    Ok(Some(money(balance, "point balance")?))
+    let balance = change_balance(conn, DEBIT, change).await?;
+    Ok(balance
+        .map(|balance| money(balance, "point balance"))
+        .transpose()?)
 }
 
 /// Takes as much of the amount as the balance holds; returns how much it took.

@@ -115,7 +115,6 @@ pub(crate) struct OrderRow {
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = order_items, check_for_backend(Pg))]
 pub(crate) struct OrderItemRow {
-    pub line_no: i32,
     pub product_id: i64,
     pub product_name: String,
     pub thumbnail_url: Option<String>,
@@ -140,7 +139,7 @@ impl OrderItemRow {
 }
 
 impl OrderRow {
-    /// The order with its items (already in line order).
+    /// The order with its items (already in line order: queries sort by `line_no`).
     pub(crate) fn into_domain(self, items: Vec<OrderItemRow>) -> anyhow::Result<Order> {
         let shipping_address = match (
             self.ship_recipient,

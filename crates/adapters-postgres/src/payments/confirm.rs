@@ -2,7 +2,7 @@
 //! buyer's failure redirect.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::model::{
     OrderStatus, OwnedCouponStatus, Payment, PaymentFailure, PaymentId, PaymentStatus,
@@ -14,56 +14,74 @@ use time::OffsetDateTime;
 use crate::error::TxError;
 use crate::outbox::write_events;
 use crate::points::{Change, credit, debit};
+use crate::prepared::prepared_sql;
 use crate::rows::{PaymentRow, money, order_status};
 use crate::schema::{cart_items, coupons, orders, owned_coupons, payments};
 
 use super::holdings::{restore_stock, return_coupon, take_stock};
 use super::{PaidRow, find_payment, lost};
 
+/// What the reservation's compare-and-sets did: whether the order was flagged, and the payment
+/// if it moved to CONFIRMING (its columns are all NULL otherwise).
+#[derive(QueryableByName)]
+struct Reserved {
+    #[diesel(sql_type = Bool)]
+    order_flagged: bool,
+    #[diesel(embed)]
+    payment: Option<PaymentRow>,
+}
+
 pub(super) async fn reserve(
     conn: &mut AsyncPgConnection,
     r: &Reservation,
 ) -> Result<Payment, TxError<ReserveError>> {
     let order = r.order_id.value();
-    // The order row carries "a payment is being confirmed": the expiry job and buyer
-    // cancellation update this same row, so they cannot miss it (see the orders migration).
-    // It also serialises concurrent confirmations of one order.
-    let flagged: Option<i64> = diesel::update(
-        orders::table
-            .find(order)
-            .filter(orders::status.eq(OrderStatus::Created.as_str()))
-            .filter(orders::expires_at.gt(r.now))
-            .filter(orders::payment_in_progress.eq(false)),
+    // One statement, two compare-and-sets, the order row locked first:
+    // - `flagged`: the order row carries "a payment is being confirmed"; the expiry job and
+    //   buyer cancellation update this same row, so they cannot miss it (see the orders
+    //   migration). It also serialises concurrent confirmations of one order.
+    // - `confirming`: the payment READY → CONFIRMING, only if the order was flagged (it joins
+    //   `flagged`, so the payment row is locked after the order row).
+    // The answer is always one row saying which of the two happened, so a refusal is diagnosed
+    // exactly as when they were two statements. (`confirming.*` is the column list it returns:
+    // prepared statements must name their columns, see `prepared.rs`.)
+    let reserved: Reserved = prepared_sql(
+        "WITH flagged AS ( \
+             UPDATE orders SET payment_in_progress = true, updated_at = $3 \
+             WHERE id = $1 AND status = 'CREATED' AND expires_at > $3 \
+               AND NOT payment_in_progress \
+             RETURNING id), \
+         confirming AS ( \
+             UPDATE payments p SET status = 'CONFIRMING', payment_key = $4, \
+                 updated_at = $3, checked_at = $3 \
+             FROM flagged \
+             WHERE p.id = $2 AND p.order_id = flagged.id AND p.status = 'READY' \
+             RETURNING p.id, p.order_id, p.status, p.origin_amount, p.owned_coupon_id, \
+                 p.coupon_discount, p.used_point, p.shipping_fee, p.amount, p.payment_key, \
+                 p.method, p.approved_at, p.failure_code, p.failure_message, p.cancel_amount, \
+                 p.revoked_point, p.created_at, p.updated_at) \
+         SELECT EXISTS (SELECT 1 FROM flagged) AS order_flagged, confirming.* \
+         FROM (SELECT 1) AS one LEFT JOIN confirming ON true",
     )
-    .set((
-        orders::payment_in_progress.eq(true),
-        orders::updated_at.eq(r.now),
-    ))
-    .returning(orders::id)
+    .bind::<BigInt, _>(order)
+    .bind::<BigInt, _>(r.payment_id.value())
+    .bind::<Timestamptz, _>(r.now)
+    .bind::<Text, _>(r.payment_key.as_str())
     .get_result(conn)
-    .await
-    .optional()?;
-    if flagged.is_none() {
-        return Err(why_not_reservable(conn, r).await?);
-    }
-    let confirming: Option<PaymentRow> = diesel::update(
-        payments::table
-            .find(r.payment_id.value())
-            .filter(payments::order_id.eq(order))
-            .filter(payments::status.eq(PaymentStatus::Ready.as_str())),
-    )
-    .set((
-        payments::status.eq(PaymentStatus::Confirming.as_str()),
-        payments::payment_key.eq(r.payment_key.as_str()),
-        payments::updated_at.eq(r.now),
-        payments::checked_at.eq(r.now),
-    ))
-    .returning(PaymentRow::as_returning())
-    .get_result(conn)
-    .await
-    .optional()?;
-    let Some(confirming) = confirming else {
-        return Err(payment_changed(conn, r).await?);
+    .await?;
+    let confirming = match reserved {
+        Reserved {
+            order_flagged: true,
+            payment: Some(confirming),
+        } => confirming,
+        Reserved {
+            order_flagged: true,
+            payment: None,
+        } => return Err(payment_changed(conn, r).await?),
+        Reserved {
+            order_flagged: false,
+            ..
+        } => return Err(why_not_reservable(conn, r).await?),
     };
     if let Err(product_id) = take_stock(conn, &r.stock, r.now).await? {
         return Err(TxError::Conflict(ReserveError::OutOfStock { product_id }));
@@ -177,45 +195,38 @@ pub(super) async fn approve(
     conn: &mut AsyncPgConnection,
     a: &Approval,
 ) -> Result<(), TxError<SettleError>> {
-    // The order takes the payment's amounts; joined here so the order row is locked first.
-    let paid: Option<PaidRow> = diesel::sql_query(
-        "UPDATE orders o SET status = 'PAID', payment_in_progress = false, \
-             coupon_discount = p.coupon_discount, used_point = p.used_point, \
-             shipping_fee = p.shipping_fee, paid_amount = p.amount, earned_point = $3, \
-             paid_at = $4, updated_at = $5 \
-         FROM payments p \
-         WHERE o.id = $1 AND p.id = $2 AND p.order_id = o.id AND p.status = 'CONFIRMING' \
-           AND o.status = 'CREATED' AND o.payment_in_progress \
-         RETURNING p.amount AS paid_amount",
+    // Both compare-and-sets in one statement, the order row locked first: `paid` moves the
+    // order to PAID with the payment's amounts (joined, so only while the payment is
+    // CONFIRMING), then the payment moves CONFIRMING → APPROVED. Either one finding nothing to
+    // change means the same thing, `lost`, as when they were two statements.
+    let paid: Option<PaidRow> = prepared_sql(
+        "WITH paid AS ( \
+             UPDATE orders o SET status = 'PAID', payment_in_progress = false, \
+                 coupon_discount = p.coupon_discount, used_point = p.used_point, \
+                 shipping_fee = p.shipping_fee, paid_amount = p.amount, earned_point = $3, \
+                 paid_at = $4, updated_at = $5 \
+             FROM payments p \
+             WHERE o.id = $1 AND p.id = $2 AND p.order_id = o.id AND p.status = 'CONFIRMING' \
+               AND o.status = 'CREATED' AND o.payment_in_progress \
+             RETURNING p.id, p.amount) \
+         UPDATE payments SET status = 'APPROVED', method = $6, approved_at = $4, \
+             updated_at = $5, checked_at = $5 \
+         FROM paid \
+         WHERE payments.id = paid.id AND payments.status = 'CONFIRMING' \
+         RETURNING paid.amount AS paid_amount",
     )
     .bind::<BigInt, _>(a.order_id.value())
     .bind::<BigInt, _>(a.payment_id.value())
     .bind::<BigInt, _>(a.earned_point.won())
     .bind::<Timestamptz, _>(a.approved_at)
     .bind::<Timestamptz, _>(a.now)
+    .bind::<Text, _>(&a.method)
     .get_result(conn)
     .await
     .optional()?;
     let Some(paid) = paid else {
         return Err(lost(conn, a.payment_id, PaymentStatus::Confirming).await?);
     };
-    let approved = diesel::update(
-        payments::table
-            .find(a.payment_id.value())
-            .filter(payments::status.eq(PaymentStatus::Confirming.as_str())),
-    )
-    .set((
-        payments::status.eq(PaymentStatus::Approved.as_str()),
-        payments::method.eq(&a.method),
-        payments::approved_at.eq(a.approved_at),
-        payments::updated_at.eq(a.now),
-        payments::checked_at.eq(a.now),
-    ))
-    .execute(conn)
-    .await?;
-    if approved == 0 {
-        return Err(lost(conn, a.payment_id, PaymentStatus::Confirming).await?);
-    }
     if !a.earned_point.is_zero() {
         let change = Change {
             user: a.user_id,
@@ -249,35 +260,24 @@ pub(super) async fn release(
     conn: &mut AsyncPgConnection,
     r: &Release,
 ) -> Result<(), TxError<SettleError>> {
-    let unflagged: Option<i64> = diesel::update(
-        orders::table
-            .find(r.order_id.value())
-            .filter(orders::payment_in_progress.eq(true)),
+    // Both compare-and-sets in one statement, the order row locked first: the order loses its
+    // "payment in progress" flag, then the payment moves CONFIRMING → FAILED. Either one
+    // finding nothing to change means `lost`, as when they were two statements.
+    let failed = prepared_sql(
+        "WITH unflagged AS ( \
+             UPDATE orders SET payment_in_progress = false, updated_at = $3 \
+             WHERE id = $1 AND payment_in_progress \
+             RETURNING id) \
+         UPDATE payments p SET status = 'FAILED', failure_code = $4, failure_message = $5, \
+             updated_at = $3, checked_at = $3 \
+         FROM unflagged \
+         WHERE p.id = $2 AND p.order_id = unflagged.id AND p.status = 'CONFIRMING'",
     )
-    .set((
-        orders::payment_in_progress.eq(false),
-        orders::updated_at.eq(r.now),
-    ))
-    .returning(orders::id)
-    .get_result(conn)
-    .await
-    .optional()?;
-    if unflagged.is_none() {
-        return Err(lost(conn, r.payment_id, PaymentStatus::Confirming).await?);
-    }
-    let failed = diesel::update(
-        payments::table
-            .find(r.payment_id.value())
-            .filter(payments::order_id.eq(r.order_id.value()))
-            .filter(payments::status.eq(PaymentStatus::Confirming.as_str())),
-    )
-    .set((
-        payments::status.eq(PaymentStatus::Failed.as_str()),
-        payments::failure_code.eq(&r.failure.code),
-        payments::failure_message.eq(&r.failure.message),
-        payments::updated_at.eq(r.now),
-        payments::checked_at.eq(r.now),
-    ))
+    .bind::<BigInt, _>(r.order_id.value())
+    .bind::<BigInt, _>(r.payment_id.value())
+    .bind::<Timestamptz, _>(r.now)
+    .bind::<Text, _>(&r.failure.code)
+    .bind::<Text, _>(&r.failure.message)
     .execute(conn)
     .await?;
     if failed == 0 {

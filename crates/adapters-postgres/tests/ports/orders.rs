@@ -76,6 +76,83 @@ async fn cart_sources_are_kept() {
     assert!(env.repos.orders.create(new).await.is_err());
 }
 
+/// `create` builds the order it returns from its input (no read back): it must still equal what
+/// a read returns, down to the timestamps PostgreSQL keeps to the microsecond.
+#[tokio::test]
+async fn what_create_returns_is_what_is_stored() {
+    let env = env().await;
+    let user = UserId::new(7);
+    let products = [
+        product(&env, 1_000, 5).await,
+        product(&env, 2_500, 5).await,
+        product(&env, 700, 5).await,
+    ];
+    let cart_item = env
+        .repos
+        .carts
+        .add(user, products[0].id, qty(3))
+        .await
+        .unwrap();
+    let created_at = now() + Duration::nanoseconds(123_456_789);
+    let items: Vec<NewOrderItem> = products
+        .iter()
+        .zip([3, 1, 2])
+        .map(|(p, n)| NewOrderItem {
+            product_id: p.id,
+            product_name: format!("{} #{n}", p.name),
+            // One line without a thumbnail.
+            thumbnail_url: (n != 1).then(|| format!("https://img.example/{n}.png")),
+            unit_price: p.selling_price,
+            quantity: qty(n),
+            line_total: p
+                .selling_price
+                .checked_mul(u32::try_from(n).unwrap())
+                .unwrap(),
+        })
+        .collect();
+    let new = NewOrder {
+        key: OrderKey::generate(created_at),
+        user_id: user,
+        name: "양말 외 2건".into(),
+        items_total: Money::checked_sum(items.iter().map(|i| i.line_total)).unwrap(),
+        items,
+        shipping_fee: Money::ZERO,
+        source_cart_item_ids: vec![cart_item.id],
+        created_at,
+        expires_at: created_at + Duration::minutes(30),
+    };
+    let created = env.repos.orders.create(new.clone()).await.unwrap();
+    assert_eq!(created.created_at, now() + Duration::microseconds(123_456));
+    let found = env.repos.orders.find_by_key(new.key).await.unwrap();
+    assert_eq!(found, Some(created.clone()));
+    let created_items: Vec<_> = created
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.product_id,
+                i.product_name.clone(),
+                i.thumbnail_url.clone(),
+                i.quantity,
+            )
+        })
+        .collect();
+    let new_items: Vec<_> = new
+        .items
+        .iter()
+        .map(|i| {
+            (
+                i.product_id,
+                i.product_name.clone(),
+                i.thumbnail_url.clone(),
+                i.quantity,
+            )
+        })
+        .collect();
+    assert_eq!(created_items, new_items, "lines kept in their order");
+    assert_eq!(created.items[1].thumbnail_url, None);
+}
+
 #[tokio::test]
 async fn a_users_orders_newest_first_by_status() {
     let env = env().await;

@@ -429,6 +429,49 @@ async fn a_second_reservation_sees_the_payment_as_it_is() {
     assert_eq!(stock_of(&env, p.id).await, 4);
 }
 
+/// The order could be flagged but the payment is not READY (failed at the buyer's redirect, or
+/// a payment of another order): the reservation answers with the payment, and the flag it set
+/// on the way is rolled back.
+#[tokio::test]
+async fn a_payment_no_longer_ready_is_not_reserved_and_the_order_stays_unflagged() {
+    let env = env().await;
+    let p = product(&env, 1_000, 5).await;
+    let o = order(&env, USER, &[(&p, 1)]).await;
+    let ready = prepare(&env, &o).await;
+    let failure = PaymentFailure {
+        code: "PAY_PROCESS_CANCELED".into(),
+        message: "사용자가 결제를 취소했습니다".into(),
+    };
+    env.repos
+        .payments
+        .record_failure(ready.id, failure, now())
+        .await
+        .unwrap();
+    let refused = env
+        .repos
+        .payments
+        .reserve(reservation(&o, &ready, "pk_1"))
+        .await;
+    assert!(
+        matches!(&refused, Err(ReserveError::PaymentChanged(p)) if p.status == PaymentStatus::Failed),
+        "{refused:?}"
+    );
+    assert!(!order_flag(&env, o.id).await);
+    assert_eq!(stock_of(&env, p.id).await, 5);
+
+    // Another order's READY payment: not a conflict of this order, an error.
+    let other = order(&env, USER, &[(&p, 1)]).await;
+    let others_payment = prepare(&env, &other).await;
+    let mixed = env
+        .repos
+        .payments
+        .reserve(reservation(&o, &others_payment, "pk_2"))
+        .await;
+    assert!(matches!(mixed, Err(ReserveError::Unknown(_))), "{mixed:?}");
+    assert!(!order_flag(&env, o.id).await);
+    assert_untouched(&env, &other, others_payment.id, &[(p.id, 5)]).await;
+}
+
 #[tokio::test]
 async fn approve_settles_the_order() {
     let env = env().await;

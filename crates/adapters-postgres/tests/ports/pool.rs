@@ -46,6 +46,43 @@ async fn an_unreachable_database_is_unavailable() {
     assert!(is_unavailable(&error), "{error:#}");
 }
 
+/// Checkouts are not pinged (`RecyclingMethod::Fast`), so a connection the server closed must be
+/// recognised as broken and replaced, not handed out again.
+#[tokio::test]
+async fn a_connection_the_server_closed_is_replaced() {
+    let env = env().await;
+    let p = product(&env, 1_000, 5).await;
+    let mut admin = env.sql().await;
+    let terminated: Count = diesel::sql_query(
+        "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind::<Text, _>("adapters-postgres-test")
+    .get_result(&mut admin)
+    .await
+    .unwrap();
+    assert!(terminated.n >= 1, "the pool had no open connection");
+    // A request that races the termination may fail, as "unavailable" (503): it can get the
+    // server's FATAL as its own answer, and the next one on that connection "connection closed".
+    // By then the connection is known closed and is dropped, so the pool recovers within two
+    // failures per connection it had, never by handing a closed connection out again.
+    let mut failures = 0;
+    loop {
+        match env.repos.products.find(p.id).await {
+            Ok(found) => {
+                assert!(found.is_some());
+                break;
+            }
+            Err(error) => assert!(is_unavailable(&error), "{error:#}"),
+        }
+        failures += 1;
+        assert!(
+            failures <= 2 * terminated.n,
+            "a closed connection was handed out again"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saturated_pool_is_unavailable_not_stuck() {
     let env = env().await;
