@@ -531,7 +531,9 @@ impl Payments {
                 self.canceled_detail(order).await
             }
             OrderStatus::Paid => self.cancel_paid(order, reason).await,
-            status => Err(CancelOrderError::NotCancelable(status)),
+            // Already canceled (e.g. a retry after an answer was lost): the same answer again.
+            OrderStatus::Canceled => self.canceled_detail(order).await,
+            status @ OrderStatus::Expired => Err(CancelOrderError::NotCancelable(status)),
         }
     }
 
@@ -568,6 +570,10 @@ impl Payments {
                     Err(BeginCancelError::PaymentChanged(PaymentStatus::Canceling)) => {
                         return Ok(CancelOutcomeView::Pending);
                     }
+                    Err(
+                        BeginCancelError::PaymentChanged(PaymentStatus::Canceled)
+                        | BeginCancelError::OrderNotCancelable(OrderStatus::Canceled),
+                    ) => return self.canceled_detail(order).await,
                     Err(BeginCancelError::PaymentChanged(_)) => {
                         return Err(CancelOrderError::PaymentInProgress);
                     }
@@ -1416,17 +1422,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn expired_and_canceled_orders_cannot_be_canceled() {
-        for status in [OrderStatus::Expired, OrderStatus::Canceled] {
-            let mut m = Mocks::new();
-            let mut order = created_order(&[(1, 10_000, 1)]);
-            order.status = status;
-            with_order(&mut m, &order);
-            let payments = Payments::new(&m.ports(), Policies::default());
-            assert!(
-                matches!(payments.cancel(USER, order.key, "x").await, Err(CancelOrderError::NotCancelable(s)) if s == status)
-            );
-        }
+    async fn an_expired_order_cannot_be_canceled() {
+        let mut m = Mocks::new();
+        let mut order = created_order(&[(1, 10_000, 1)]);
+        order.status = OrderStatus::Expired;
+        with_order(&mut m, &order);
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.cancel(USER, order.key, "x").await,
+            Err(CancelOrderError::NotCancelable(OrderStatus::Expired))
+        ));
+    }
+
+    #[tokio::test]
+    async fn cancelling_a_canceled_order_answers_it_again_without_the_gateway() {
+        let mut m = Mocks::new();
+        let mut order = paid_order();
+        order.status = OrderStatus::Canceled;
+        with_order(&mut m, &order);
+        let canceled = payment_for(&order, PaymentStatus::Canceled, 13_000);
+        m.payments
+            .expect_latest_for_order()
+            .returning(move |_| Ok(Some(canceled.clone())));
+        m.payments.expect_begin_cancel().never();
+        m.gateway.expect_cancel().never();
+        let payments = Payments::new(&m.ports(), Policies::default());
+        assert!(matches!(
+            payments.cancel(USER, order.key, "x").await,
+            Ok(CancelOutcomeView::Canceled(_))
+        ));
     }
 
     // ---- reconciler ----
