@@ -264,6 +264,25 @@ async fn expire_due(
     Ok(keys)
 }
 
+/// The columns of an order row and, when it has any, one of its items.
+type OrderAndItem = (
+    diesel::dsl::AsSelect<OrderRow, diesel::pg::Pg>,
+    diesel::dsl::AsSelect<Option<OrderItemRow>, diesel::pg::Pg>,
+);
+/// The query of [`order_with_items`], before its filter.
+type OrderWithItems = diesel::dsl::Order<
+    diesel::dsl::Select<diesel::dsl::LeftJoin<orders::table, order_items::table>, OrderAndItem>,
+    diesel::dsl::Asc<order_items::line_no>,
+>;
+
+/// An order row with its items in line order, in one round trip; callers add the filter.
+fn order_with_items() -> OrderWithItems {
+    orders::table
+        .left_join(order_items::table)
+        .select((OrderRow::as_select(), Option::<OrderItemRow>::as_select()))
+        .order(order_items::line_no.asc())
+}
+
 #[async_trait]
 impl OrderRepository for PgStore {
     async fn create(&self, order: NewOrder) -> anyhow::Result<Order> {
@@ -273,11 +292,8 @@ impl OrderRepository for PgStore {
 
     async fn find_by_key(&self, key: OrderKey) -> anyhow::Result<Option<Order>> {
         let mut conn = self.db.conn().await?;
-        let rows: OrderLines = orders::table
-            .left_join(order_items::table)
+        let rows: OrderLines = order_with_items()
             .filter(orders::order_key.eq(key.to_string()))
-            .order(order_items::line_no.asc())
-            .select((OrderRow::as_select(), Option::<OrderItemRow>::as_select()))
             .load(&mut conn)
             .await
             .map_err(db_error)?;
@@ -286,11 +302,8 @@ impl OrderRepository for PgStore {
 
     async fn find_by_id(&self, id: OrderId) -> anyhow::Result<Option<Order>> {
         let mut conn = self.db.conn().await?;
-        let rows: OrderLines = orders::table
-            .left_join(order_items::table)
+        let rows: OrderLines = order_with_items()
             .filter(orders::id.eq(id.value()))
-            .order(order_items::line_no.asc())
-            .select((OrderRow::as_select(), Option::<OrderItemRow>::as_select()))
             .load(&mut conn)
             .await
             .map_err(db_error)?;
